@@ -1,0 +1,98 @@
+// ObjectStore: the one storage interface under the repository.
+//
+// The repository never knows which driver it talks to: it is handed an
+// ObjectStore (never a global) and checks Capabilities(), never the type.
+// Drivers: local directory, in-memory (tests), fault-injecting wrapper
+// (tests), S3, GCS. A driver is chosen from the repository URL through
+// StoreRegistry (src/io/store_registry.h).
+//
+// Keys are '/'-separated relative names such as "data/ab/ab12..." or
+// "snapshots/<id>": no leading '/', no "." or ".." parts, no empty parts.
+//
+// Thread safety: every method may be called from several threads at once.
+#ifndef VECSAFE_OBJECT_STORE_H_
+#define VECSAFE_OBJECT_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vecsafe/status.h"
+
+namespace vecsafe {
+
+struct ObjectInfo {
+  std::string key;        // full key, relative to the store root
+  uint64_t size = 0;      // bytes
+  int64_t mtime_unix = 0; // seconds since the epoch; 0 when the driver cannot tell
+};
+
+// What a driver can do; the core branches on these flags only.
+struct StoreCapabilities {
+  // Put() is all-or-nothing: a reader sees the old object or the whole new one.
+  // Default: true for every shipped driver.
+  bool atomic_put = true;
+  // Put(..., if_absent=true) is enforced by the server/filesystem, not
+  // emulated with Stat+Put (which races).
+  bool conditional_put = false;
+  // Get() with an offset/length reads only that range.
+  bool ranged_get = true;
+  // List() right after Put() sees the new key.
+  bool list_after_write = true;
+  // Objects are files on a local filesystem (fsync and rename mean something).
+  bool local_filesystem = false;
+};
+
+struct PutOptions {
+  // Fail with kAlreadyExists if the key exists. Default: false (overwrite).
+  bool if_absent = false;
+};
+
+inline constexpr uint64_t kToEnd = std::numeric_limits<uint64_t>::max();
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  virtual StoreCapabilities Capabilities() const = 0;
+
+  // A printable location with no secrets, e.g. "/srv/repo" or "s3://bucket/prefix".
+  virtual std::string Describe() const = 0;
+
+  // Stores `data` under `key` atomically (see StoreCapabilities::atomic_put)
+  // and durably: when this returns OK the object survives a crash.
+  // Errors: kNoSpace, kPermissionDenied, kAlreadyExists (if_absent), kIoError,
+  // kUnavailable (retryable).
+  virtual Status Put(std::string_view key, std::string_view data, const PutOptions& options) = 0;
+  Status Put(std::string_view key, std::string_view data) { return Put(key, data, PutOptions{}); }
+
+  // Reads `length` bytes from `offset` (kToEnd: to the end). Reading past the
+  // end returns the bytes that exist. Errors: kNotFound, kIoError, kUnavailable.
+  virtual Result<std::string> Get(std::string_view key, uint64_t offset = 0,
+                                  uint64_t length = kToEnd) = 0;
+
+  // Errors: kNotFound.
+  virtual Result<ObjectInfo> Stat(std::string_view key) = 0;
+
+  // Calls `fn` for each object whose key starts with `prefix`, in no
+  // particular order. A non-OK Status from `fn` stops the listing and is returned.
+  virtual Status List(std::string_view prefix,
+                      const std::function<Status(const ObjectInfo&)>& fn) = 0;
+
+  // Removes `key`. Removing a missing key is OK (idempotent).
+  virtual Status Delete(std::string_view key) = 0;
+
+  // Convenience: List() collected into a vector.
+  Result<std::vector<ObjectInfo>> ListAll(std::string_view prefix);
+};
+
+// Returns OK if `key` is a well-formed object key (see above), else kInvalidArgument.
+Status ValidateObjectKey(std::string_view key);
+
+}  // namespace vecsafe
+
+#endif  // VECSAFE_OBJECT_STORE_H_
