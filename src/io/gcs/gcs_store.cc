@@ -1,0 +1,522 @@
+#include "io/gcs/gcs_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace vecsafe::gcs {
+namespace {
+
+using http::HttpRequest;
+using http::HttpResponse;
+using nlohmann::json;
+
+std::optional<std::string> NonEmpty(const EnvFn& env, const char* name) {
+  auto v = env(name);
+  if (v && !v->empty()) return v;
+  return std::nullopt;
+}
+
+Result<uint64_t> ParseUint(const std::string& name, const std::string& value, uint64_t min,
+                           uint64_t max) {
+  if (value.empty() || value.size() > 19 ||
+      value.find_first_not_of("0123456789") != std::string::npos) {
+    return InvalidArgument("gs option " + name + "=" + value + " is not a number",
+                           "Give a whole number, e.g. " + name + "=" + std::to_string(min) + ".");
+  }
+  uint64_t v = std::stoull(value);
+  if (v < min || v > max) {
+    return InvalidArgument("gs option " + name + "=" + value + " is out of range",
+                           "Use a value from " + std::to_string(min) + " to " +
+                               std::to_string(max) + ".");
+  }
+  return v;
+}
+
+int64_t ParseRfc3339(const std::string& s) {
+  std::tm tm{};
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec) != 6) return 0;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+uint64_t JsonSize(const json& item) {
+  if (!item.contains("size")) return 0;
+  const json& s = item["size"];
+  if (s.is_number_unsigned()) return s.get<uint64_t>();
+  if (s.is_string()) {
+    std::string v = s.get<std::string>();
+    if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) return std::stoull(v);
+  }
+  return 0;
+}
+
+class GcsStore final : public ObjectStore {
+ public:
+  GcsStore(GcsOptions o, std::unique_ptr<TokenSource> tokens)
+      : o_(std::move(o)), transport_(o_.transport), tokens_(std::move(tokens)) {}
+
+  // The token source needs the transport, which lives in this object.
+  void SetTokenSource(std::unique_ptr<TokenSource> t) { tokens_ = std::move(t); }
+  http::CurlTransport* transport() { return &transport_; }
+
+  ~GcsStore() override { WriteStatsIfAsked(); }
+
+  StoreCapabilities Capabilities() const override {
+    StoreCapabilities caps;
+    caps.atomic_put = true;
+    caps.conditional_put = true;  // ifGenerationMatch=0
+    caps.ranged_get = true;
+    caps.list_after_write = true;
+    caps.local_filesystem = false;
+    return caps;
+  }
+
+  std::string Describe() const override {
+    std::string d = "gs://" + o_.bucket + (o_.prefix.empty() ? "" : "/" + o_.prefix);
+    if (o_.custom_endpoint) d += " (endpoint " + o_.endpoint + ")";
+    return d;
+  }
+
+  Status Put(std::string_view key, std::string_view data, const PutOptions& options) override {
+    VS_RETURN_IF_ERROR(ValidateObjectKey(key));
+    std::string name = FullKey(key);
+    if (data.size() >= o_.resumable_threshold && data.size() > o_.chunk_size) {
+      return PutResumable(key, name, data, options.if_absent);
+    }
+    HttpRequest req;
+    req.method = "POST";
+    req.url = o_.endpoint + "/upload/storage/v1/b/" + http::UriEncode(o_.bucket, false) +
+              "/o?uploadType=media&name=" + http::UriEncode(name, false) +
+              (options.if_absent ? "&ifGenerationMatch=0" : "");
+    req.body = data;
+    req.has_body = true;
+    int attempts = 0;
+    auto r = Call(req, "upload " + std::string(key), {}, &attempts);
+    if (!r.ok()) {
+      if (r.status().code() == ErrorCode::kAlreadyExists && attempts > 1) {
+        // A lost answer to an upload that worked.
+        auto existing = Get(key, 0, kToEnd);
+        if (existing.ok() && *existing == data) return Status::OK();
+      }
+      return r.status();
+    }
+    return Status::OK();
+  }
+
+  Result<std::string> Get(std::string_view key, uint64_t offset, uint64_t length) override {
+    VS_RETURN_IF_ERROR(ValidateObjectKey(key));
+    if (length == 0) {
+      VS_RETURN_IF_ERROR(Stat(key).status());
+      return std::string();
+    }
+    HttpRequest req;
+    req.method = "GET";
+    req.url = ObjectUrl(key) + "?alt=media";
+    if (offset != 0 || length != kToEnd) {
+      std::string range = "bytes=" + std::to_string(offset) + "-";
+      if (length != kToEnd && length <= kToEnd - offset) {
+        range += std::to_string(offset + length - 1);
+      }
+      req.headers.emplace_back("Range", range);
+    }
+    VS_ASSIGN_OR_RETURN(HttpResponse resp, Call(req, "read " + std::string(key), {416}, nullptr));
+    if (resp.status == 416) return std::string();
+    if (resp.status == 200 && (offset != 0 || length != kToEnd)) {
+      if (offset >= resp.body.size()) return std::string();
+      return resp.body.substr(offset, length == kToEnd ? std::string::npos : length);
+    }
+    return std::move(resp.body);
+  }
+
+  Result<ObjectInfo> Stat(std::string_view key) override {
+    VS_RETURN_IF_ERROR(ValidateObjectKey(key));
+    HttpRequest req;
+    req.method = "GET";
+    req.url = ObjectUrl(key);
+    VS_ASSIGN_OR_RETURN(HttpResponse resp, Call(req, "stat " + std::string(key), {}, nullptr));
+    json doc = json::parse(resp.body, nullptr, false);
+    if (!doc.is_object()) {
+      return IoError("GCS returned metadata that is not JSON for " + std::string(key));
+    }
+    ObjectInfo info;
+    info.key = std::string(key);
+    info.size = JsonSize(doc);
+    info.mtime_unix = ParseRfc3339(doc.value("updated", std::string()));
+    return info;
+  }
+
+  Status List(std::string_view prefix,
+              const std::function<Status(const ObjectInfo&)>& fn) override {
+    std::string root = o_.prefix.empty() ? std::string() : o_.prefix + "/";
+    std::string full_prefix = root + std::string(prefix);
+    std::string token;
+    while (true) {
+      HttpRequest req;
+      req.method = "GET";
+      req.url = o_.endpoint + "/storage/v1/b/" + http::UriEncode(o_.bucket, false) +
+                "/o?maxResults=1000&prefix=" + http::UriEncode(full_prefix, false) +
+                "&fields=" + http::UriEncode("items(name,size,updated),nextPageToken", false);
+      if (!token.empty()) req.url += "&pageToken=" + http::UriEncode(token, false);
+      VS_ASSIGN_OR_RETURN(HttpResponse resp, Call(req, "list " + std::string(prefix), {}, nullptr));
+      json doc = json::parse(resp.body, nullptr, false);
+      if (!doc.is_object()) return IoError("GCS returned a listing that is not JSON");
+      if (doc.contains("items") && doc["items"].is_array()) {
+        for (const json& item : doc["items"]) {
+          std::string name = item.value("name", std::string());
+          if (!name.starts_with(root)) continue;
+          ObjectInfo info;
+          info.key = name.substr(root.size());
+          info.size = JsonSize(item);
+          info.mtime_unix = ParseRfc3339(item.value("updated", std::string()));
+          if (ValidateObjectKey(info.key).ok()) VS_RETURN_IF_ERROR(fn(info));
+        }
+      }
+      token = doc.value("nextPageToken", std::string());
+      if (token.empty()) break;
+    }
+    return Status::OK();
+  }
+
+  Status Delete(std::string_view key) override {
+    VS_RETURN_IF_ERROR(ValidateObjectKey(key));
+    HttpRequest req;
+    req.method = "DELETE";
+    req.url = ObjectUrl(key);
+    auto r = Call(req, "delete " + std::string(key), {}, nullptr);
+    if (!r.ok() && r.status().code() == ErrorCode::kNotFound &&
+        r.status().message().find("bucket") == std::string::npos) {
+      return Status::OK();
+    }
+    return r.status();
+  }
+
+  GcsCounters Counters() const {
+    GcsCounters c;
+    c.http = transport_.Counters();
+    c.retries = retries_.load();
+    c.resumable_uploads = resumable_.load();
+    c.token_fetches = token_fetches_.load();
+    return c;
+  }
+
+ private:
+  std::string FullKey(std::string_view key) const {
+    return o_.prefix.empty() ? std::string(key) : o_.prefix + "/" + std::string(key);
+  }
+  std::string ObjectUrl(std::string_view key) const {
+    return o_.endpoint + "/storage/v1/b/" + http::UriEncode(o_.bucket, false) + "/o/" +
+           http::UriEncode(FullKey(key), false);
+  }
+
+  Status MapError(const HttpResponse& resp, std::string_view what) const {
+    json doc = json::parse(resp.body, nullptr, false);
+    std::string message, reason;
+    if (doc.is_object() && doc.contains("error") && doc["error"].is_object()) {
+      const json& e = doc["error"];
+      message = e.value("message", std::string());
+      if (e.contains("errors") && e["errors"].is_array() && !e["errors"].empty() &&
+          e["errors"][0].is_object()) {
+        reason = e["errors"][0].value("reason", std::string());
+      }
+    } else if (!resp.body.empty() && resp.body.size() < 300) {
+      message = resp.body;
+      while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+        message.pop_back();
+      }
+    }
+    long st = resp.status;
+    std::string detail = std::string(what) + " on " + Describe() + ": HTTP " + std::to_string(st) +
+                         (message.empty() ? "" : " (" + message + ")");
+    std::string lower = message;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (st == 404) {
+      if (lower.find("bucket") != std::string::npos &&
+          (lower.find("not exist") != std::string::npos ||
+           lower.find("not found") != std::string::npos)) {
+        return NotFound("bucket '" + o_.bucket + "' does not exist: " + detail,
+                        "Create the bucket first (e.g. `gcloud storage buckets create gs://" +
+                            o_.bucket + "`), or fix the bucket name (gs:// URL or GCS_BUCKET_NAME).");
+      }
+      return NotFound("no such object: " + detail);
+    }
+    if (st == 401) {
+      return Status(ErrorCode::kUnauthenticated,
+                    "GCS refused the access token (expired or invalid) from " +
+                        (tokens_ ? tokens_->Describe() : std::string("no credentials")) + ": " +
+                        detail,
+                    "vecsafe fetched a fresh token and was refused again: check that the "
+                    "service-account key (GOOGLE_APPLICATION_CREDENTIALS) is valid and not "
+                    "revoked, and that the system clock is right.");
+    }
+    if (st == 403) {
+      return PermissionDenied(
+          "access denied: " + detail,
+          "Grant the service account roles/storage.objectUser on the bucket (or "
+          "objectCreator + objectViewer, plus delete for prune); see docs/storage.md.");
+    }
+    if (st == 412) return AlreadyExists("object already exists: " + detail);
+    if (st == 408 || st == 429 || st >= 500) {
+      return Unavailable("GCS busy or failing: " + detail,
+                         "vecsafe retried with backoff; retry later or lower concurrency=.");
+    }
+    if (st == 400 && reason == "invalid") return InvalidArgument("GCS refused the request: " + detail);
+    return IoError("GCS request failed: " + detail);
+  }
+
+  // One request with retries and one token refresh on 401. Returns the answer
+  // for 2xx and statuses in `accept`, else a mapped Status.
+  Result<HttpResponse> Call(HttpRequest req, const std::string& what,
+                            std::initializer_list<long> accept, int* attempts_out) {
+    bool refreshed = false;
+    size_t auth_index = req.headers.size();
+    Status last;
+    for (int attempt = 1;; ++attempt) {
+      if (attempts_out != nullptr) *attempts_out = attempt;
+      if (tokens_) {
+        auto token = tokens_->Token();
+        if (!token.ok()) {
+          last = token.status();
+          if (!http::IsRetryable(last) || attempt >= o_.retry.max_attempts) return last;
+          retries_.fetch_add(1, std::memory_order_relaxed);
+          http::SleepBeforeRetry(o_.retry, attempt, nullptr);
+          continue;
+        }
+        req.headers.resize(auth_index);
+        req.headers.emplace_back("Authorization", "Bearer " + *token);
+      }
+      auto r = transport_.Perform(req);
+      const HttpResponse* resp = nullptr;
+      if (r.ok()) {
+        resp = &*r;
+        if ((resp->status >= 200 && resp->status < 300) ||
+            std::find(accept.begin(), accept.end(), resp->status) != accept.end()) {
+          return r;
+        }
+        if (resp->status == 401 && tokens_ && !refreshed) {
+          refreshed = true;
+          tokens_->Invalidate();
+          token_fetches_.fetch_add(1, std::memory_order_relaxed);
+          --attempt;  // a refresh is not a failed attempt
+          continue;
+        }
+        last = MapError(*resp, what);
+      } else {
+        last = r.status().WithContext(Describe());
+      }
+      if (!http::IsRetryable(last) || attempt >= o_.retry.max_attempts) {
+        if (http::IsRetryable(last) && attempt > 1) {
+          return last.WithContext("after " + std::to_string(attempt) + " attempts");
+        }
+        return last;
+      }
+      retries_.fetch_add(1, std::memory_order_relaxed);
+      http::SleepBeforeRetry(o_.retry, attempt, resp);
+    }
+  }
+
+  Status PutResumable(std::string_view key, const std::string& name, std::string_view data,
+                      bool if_absent) {
+    resumable_.fetch_add(1, std::memory_order_relaxed);
+    HttpRequest start;
+    start.method = "POST";
+    start.url = o_.endpoint + "/upload/storage/v1/b/" + http::UriEncode(o_.bucket, false) +
+                "/o?uploadType=resumable&name=" + http::UriEncode(name, false) +
+                (if_absent ? "&ifGenerationMatch=0" : "");
+    std::string meta = json{{"name", name}}.dump();
+    start.body = meta;
+    start.has_body = true;
+    start.headers = {{"Content-Type", "application/json; charset=UTF-8"},
+                     {"X-Upload-Content-Type", "application/octet-stream"},
+                     {"X-Upload-Content-Length", std::to_string(data.size())}};
+    VS_ASSIGN_OR_RETURN(HttpResponse sr,
+                        Call(start, "start resumable upload of " + std::string(key), {}, nullptr));
+    std::string session = sr.Header("location");
+    if (session.empty()) {
+      return IoError("GCS returned no upload session for " + std::string(key),
+                     "The server does not support resumable uploads; raise resumable_threshold.");
+    }
+    const uint64_t total = data.size();
+    uint64_t offset = 0;
+    int failures = 0;
+    Status result;
+    while (true) {
+      uint64_t len = std::min<uint64_t>(o_.chunk_size, total - offset);
+      HttpRequest put;
+      put.method = "PUT";
+      put.url = session;
+      put.body = data.substr(offset, len);
+      put.has_body = true;
+      put.headers.emplace_back("Content-Range", "bytes " + std::to_string(offset) + "-" +
+                                                    std::to_string(offset + len - 1) + "/" +
+                                                    std::to_string(total));
+      // One attempt per chunk here: after a failure the committed offset is
+      // asked for below, since the server may have kept part of the chunk.
+      HttpRequest once = put;
+      auto r = CallOnce(once);
+      if (r.ok() && (r->status == 200 || r->status == 201)) return Status::OK();
+      if (r.ok() && r->status == 308) {
+        offset = CommittedFrom(*r);
+        failures = 0;
+        continue;
+      }
+      Status err = r.ok() ? MapError(*r, "upload chunk of " + std::string(key)) : r.status();
+      if (!http::IsRetryable(err) || ++failures >= o_.retry.max_attempts) {
+        result = err;
+        break;
+      }
+      retries_.fetch_add(1, std::memory_order_relaxed);
+      http::SleepBeforeRetry(o_.retry, failures, r.ok() ? &*r : nullptr);
+      // Ask where the session stands: "bytes */total" with no body.
+      HttpRequest query;
+      query.method = "PUT";
+      query.url = session;
+      query.has_body = true;
+      query.headers.emplace_back("Content-Range", "bytes */" + std::to_string(total));
+      auto q = CallOnce(query);
+      if (q.ok() && (q->status == 200 || q->status == 201)) return Status::OK();
+      if (q.ok() && q->status == 308) offset = CommittedFrom(*q);
+      // Otherwise keep the old offset and try the chunk again.
+    }
+    // Cancel the session so nothing half-uploaded lingers.
+    HttpRequest cancel;
+    cancel.method = "DELETE";
+    cancel.url = session;
+    CallOnce(cancel).status().IgnoreError();
+    return result;
+  }
+
+  // One attempt (with the token), no retries.
+  Result<HttpResponse> CallOnce(HttpRequest req) {
+    if (tokens_) {
+      VS_ASSIGN_OR_RETURN(std::string token, tokens_->Token());
+      req.headers.emplace_back("Authorization", "Bearer " + token);
+    }
+    return transport_.Perform(req);
+  }
+
+  static uint64_t CommittedFrom(const HttpResponse& r) {
+    std::string range = r.Header("range");  // "bytes=0-1234"
+    size_t dash = range.find('-');
+    if (dash == std::string::npos) return 0;
+    std::string last = range.substr(dash + 1);
+    if (last.empty() || last.find_first_not_of("0123456789") != std::string::npos) return 0;
+    return std::stoull(last) + 1;
+  }
+
+  void WriteStatsIfAsked() const {
+    const char* path = std::getenv("VECSAFE_HTTP_STATS");  // NOLINT(concurrency-mt-unsafe)
+    if (path == nullptr || *path == '\0') return;
+    GcsCounters c = Counters();
+    std::ofstream out(path, std::ios::app);
+    out << "{\"store\":\"gs\",\"requests\":" << c.http.requests << ",\"gets\":" << c.http.gets
+        << ",\"puts\":" << c.http.puts << ",\"posts\":" << c.http.posts
+        << ",\"deletes\":" << c.http.deletes << ",\"heads\":" << c.http.heads
+        << ",\"retries\":" << c.retries << ",\"transport_errors\":" << c.http.transport_errors
+        << ",\"bytes_sent\":" << c.http.bytes_sent << ",\"bytes_received\":"
+        << c.http.bytes_received << ",\"resumable_uploads\":" << c.resumable_uploads << "}\n";
+  }
+
+  GcsOptions o_;
+  mutable http::CurlTransport transport_;
+  std::unique_ptr<TokenSource> tokens_;  // null: emulator, no auth
+  std::atomic<uint64_t> retries_{0}, resumable_{0}, token_fetches_{0};
+};
+
+}  // namespace
+
+Result<GcsOptions> ResolveGcsOptions(const std::string& bucket, const std::string& prefix,
+                                     const std::map<std::string, std::string>& options,
+                                     const EnvFn& env) {
+  GcsOptions o;
+  o.bucket = bucket;
+  o.prefix = prefix;
+  while (!o.prefix.empty() && o.prefix.back() == '/') o.prefix.pop_back();
+  while (!o.prefix.empty() && o.prefix.front() == '/') o.prefix.erase(0, 1);
+  if (o.bucket.empty()) return InvalidArgument("gs URL without a bucket", "Write gs://BUCKET/prefix.");
+  std::optional<std::string> endpoint;
+  for (const auto& [k, v] : options) {
+    if (k == "endpoint") {
+      endpoint = v;
+    } else if (k == "resumable_threshold") {
+      VS_ASSIGN_OR_RETURN(o.resumable_threshold, ParseUint(k, v, 256 << 10, 5ull << 40));
+    } else if (k == "chunk_size") {
+      VS_ASSIGN_OR_RETURN(o.chunk_size, ParseUint(k, v, 256 << 10, 5ull << 30));
+      if (o.chunk_size % (256 << 10) != 0) {
+        return InvalidArgument("gs option chunk_size=" + v + " is not a multiple of 256 KiB",
+                               "GCS needs resumable chunks in multiples of 262144 bytes.");
+      }
+    } else if (k == "concurrency") {
+      VS_ASSIGN_OR_RETURN(uint64_t n, ParseUint(k, v, 1, 64));
+      o.concurrency = static_cast<int>(n);
+    } else if (k == "retries") {
+      VS_ASSIGN_OR_RETURN(uint64_t n, ParseUint(k, v, 1, 30));
+      o.retry.max_attempts = static_cast<int>(n);
+    } else if (k == "connect_timeout_s") {
+      VS_ASSIGN_OR_RETURN(uint64_t n, ParseUint(k, v, 1, 600));
+      o.transport.connect_timeout_ms = static_cast<long>(n * 1000);
+    } else if (k == "low_speed_time_s") {
+      VS_ASSIGN_OR_RETURN(uint64_t n, ParseUint(k, v, 1, 3600));
+      o.transport.low_speed_time_s = static_cast<long>(n);
+    } else {
+      return InvalidArgument("unknown gs URL option '" + k + "'",
+                             "Known options: endpoint, resumable_threshold, chunk_size, "
+                             "concurrency, retries, connect_timeout_s, low_speed_time_s "
+                             "(docs/storage.md).");
+    }
+  }
+  o.transport.max_in_flight = o.concurrency;
+  auto emulator = NonEmpty(env, "STORAGE_EMULATOR_HOST");
+  if (endpoint) {
+    o.endpoint = *endpoint;
+    o.custom_endpoint = true;
+  } else if (emulator) {
+    o.endpoint = emulator->find("://") == std::string::npos ? "http://" + *emulator : *emulator;
+    o.custom_endpoint = true;
+    o.emulator = true;
+  }
+  while (!o.endpoint.empty() && o.endpoint.back() == '/') o.endpoint.pop_back();
+  if (!(o.endpoint.starts_with("http://") || o.endpoint.starts_with("https://")) ||
+      o.endpoint.find_first_of(" ?#@") != std::string::npos) {
+    return InvalidArgument("bad GCS endpoint '" + o.endpoint + "'",
+                           "Give scheme, host and optional port, e.g. http://127.0.0.1:4443.");
+  }
+  if (!o.emulator) {
+    o.credentials_file = NonEmpty(env, "GOOGLE_APPLICATION_CREDENTIALS").value_or("");
+    o.metadata_host = NonEmpty(env, "GCE_METADATA_HOST").value_or("metadata.google.internal");
+  }
+  return o;
+}
+
+Result<std::unique_ptr<ObjectStore>> NewGcsStore(GcsOptions options) {
+  bool emulator = options.emulator;
+  std::string file = options.credentials_file;
+  std::string metadata = options.metadata_host;
+  Clock clock = options.clock;
+  auto store = std::make_unique<GcsStore>(std::move(options), nullptr);
+  if (!emulator) {
+    if (!file.empty()) {
+      VS_ASSIGN_OR_RETURN(auto tokens, TokenSourceFromFile(file, store->transport(), clock));
+      store->SetTokenSource(std::move(tokens));
+    } else {
+      store->SetTokenSource(MetadataTokenSource(metadata, store->transport(), clock));
+    }
+  }
+  return std::unique_ptr<ObjectStore>(std::move(store));
+}
+
+GcsCounters GetGcsCounters(const ObjectStore& store) {
+  if (auto* s = dynamic_cast<const GcsStore*>(&store)) return s->Counters();
+  return {};
+}
+
+}  // namespace vecsafe::gcs
