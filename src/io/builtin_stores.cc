@@ -2,8 +2,10 @@
 // adding one Register() call here; nothing else in the core changes.
 #include <memory>
 
+#include "io/gcs/gcs_store.h"
 #include "io/local/local_store.h"
 #include "io/memory_store.h"
+#include "io/s3/s3_store.h"
 #include "io/store_registry.h"
 
 namespace vecsafe {
@@ -27,6 +29,18 @@ Result<std::unique_ptr<ObjectStore>> OpenMemory(const StoreUrl& url) {
       std::make_unique<SharedStoreHandle>(MemoryStore::Named(url.bucket)));
 }
 
+Result<std::unique_ptr<ObjectStore>> OpenS3(const StoreUrl& url) {
+  VS_ASSIGN_OR_RETURN(s3::S3Options options,
+                      s3::ResolveS3Options(url.bucket, url.path, url.options, GetEnv));
+  return s3::NewS3Store(std::move(options));
+}
+
+Result<std::unique_ptr<ObjectStore>> OpenGcs(const StoreUrl& url) {
+  VS_ASSIGN_OR_RETURN(gcs::GcsOptions options,
+                      gcs::ResolveGcsOptions(url.bucket, url.path, url.options, GetEnv));
+  return gcs::NewGcsStore(std::move(options));
+}
+
 // Registration cannot fail here (fixed, distinct, valid schemes); a failure
 // would be a programming error caught by the registry unit tests.
 void MustRegister(StoreRegistry& registry, const char* scheme, const char* summary,
@@ -39,9 +53,8 @@ void MustRegister(StoreRegistry& registry, const char* scheme, const char* summa
 void RegisterBuiltinStores(StoreRegistry& registry) {
   MustRegister(registry, "file", "a folder path or file:///abs/path (local folder)", OpenLocal);
   MustRegister(registry, "mem", "mem://name (in-memory, for tests)", OpenMemory);
-  // Remote drivers register here, one line each:
-  //   MustRegister(registry, "s3", "s3://bucket/prefix (Amazon S3 and compatible)", OpenS3Store);
-  //   MustRegister(registry, "gs", "gs://bucket/prefix (Google Cloud Storage)", OpenGcsStore);
+  MustRegister(registry, "s3", "s3://bucket/prefix (Amazon S3 and compatible)", OpenS3);
+  MustRegister(registry, "gs", "gs://bucket/prefix (Google Cloud Storage)", OpenGcs);
 }
 
 }  // namespace vecsafe

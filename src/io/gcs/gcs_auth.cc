@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "io/retry.h"
+
 namespace vecsafe::gcs {
 namespace {
 
@@ -62,50 +64,51 @@ class CachingTokenSource : public TokenSource {
   }
 
   Result<json> Exchange(const http::HttpRequest& req) {
-    Status last;
-    for (int attempt = 1; attempt <= 4; ++attempt) {
-      auto r = transport_->Perform(req);
-      if (!r.ok()) {
-        last = r.status().WithContext("token request to " + req.url);
-      } else if (r->status >= 500 || r->status == 429) {
-        last = Unavailable("token endpoint " + req.url + " answered HTTP " +
-                           std::to_string(r->status));
-      } else {
-        json doc = json::parse(r->body, nullptr, false);
-        if (r->status != 200) {
-          std::string err, desc;
-          if (doc.is_object()) {
-            if (doc.contains("error") && doc["error"].is_string()) err = doc["error"];
-            if (doc.contains("error_description") && doc["error_description"].is_string()) {
-              desc = doc["error_description"];
-            }
+    RetryPolicy policy;
+    policy.max_attempts = 4;
+    policy.max_elapsed = std::chrono::milliseconds(30000);
+    Retrier retrier(policy);
+    return retrier.RunResult<json>(
+        "token request to " + req.url, [&](RetryAttempt& attempt) -> Result<json> {
+          auto r = transport_->Perform(req);
+          if (!r.ok()) return r.status();
+          if (r->status >= 500 || r->status == 429) {
+            attempt.retry_after = r->RetryAfter();
+            return Unavailable("token endpoint " + req.url + " answered HTTP " +
+                               std::to_string(r->status));
           }
-          std::string what = "token request for " + Describe() + " refused: HTTP " +
-                             std::to_string(r->status) + (err.empty() ? "" : " " + err) +
-                             (desc.empty() ? "" : " (" + desc + ")");
-          if (desc.find("short-lived") != std::string::npos ||
-              desc.find("iat") != std::string::npos || desc.find("exp") != std::string::npos) {
-            return FailedPrecondition(what,
-                                      "The JWT's time window was refused: synchronise the system "
-                                      "clock (e.g. `timedatectl set-ntp true`) and retry.");
-          }
-          return Status(ErrorCode::kUnauthenticated, what,
-                        "Check GOOGLE_APPLICATION_CREDENTIALS: the key may be deleted, disabled "
-                        "or for another project; create a new key for the service account.");
+          return ParseTokenAnswer(*r, req.url);
+        });
+  }
+
+  Result<json> ParseTokenAnswer(const http::HttpResponse& r, const std::string& url) {
+    json doc = json::parse(r.body, nullptr, false);
+    if (r.status != 200) {
+      std::string err, desc;
+      if (doc.is_object()) {
+        if (doc.contains("error") && doc["error"].is_string()) err = doc["error"];
+        if (doc.contains("error_description") && doc["error_description"].is_string()) {
+          desc = doc["error_description"];
         }
-        if (!doc.is_object()) {
-          return Status(ErrorCode::kUnauthenticated,
-                        "token endpoint " + req.url + " returned something that is not JSON");
-        }
-        return doc;
       }
-      if (attempt < 4) {
-        http::RetryOptions ro;
-        ro.base_delay_ms = 200;
-        http::SleepBeforeRetry(ro, attempt, nullptr);
+      std::string what = "token request for " + Describe() + " refused: HTTP " +
+                         std::to_string(r.status) + (err.empty() ? "" : " " + err) +
+                         (desc.empty() ? "" : " (" + desc + ")");
+      if (desc.find("short-lived") != std::string::npos || desc.find("iat") != std::string::npos ||
+          desc.find("exp") != std::string::npos) {
+        return FailedPrecondition(what,
+                                  "The JWT's time window was refused: synchronise the system "
+                                  "clock (e.g. `timedatectl set-ntp true`) and retry.");
       }
+      return Status(ErrorCode::kUnauthenticated, what,
+                    "Check GOOGLE_APPLICATION_CREDENTIALS: the key may be deleted, disabled or "
+                    "for another project; create a new key for the service account.");
     }
-    return last;
+    if (!doc.is_object()) {
+      return Status(ErrorCode::kUnauthenticated,
+                    "token endpoint " + url + " returned something that is not JSON");
+    }
+    return doc;
   }
 
   http::CurlTransport* transport_;
@@ -113,8 +116,8 @@ class CachingTokenSource : public TokenSource {
 
  private:
   std::mutex mu_;
-  std::string token_;      // guarded by mu_
-  int64_t refresh_at_ = 0; // guarded by mu_
+  std::string token_;       // guarded by mu_
+  int64_t refresh_at_ = 0;  // guarded by mu_
 };
 
 class ServiceAccountSource final : public CachingTokenSource {
@@ -127,15 +130,16 @@ class ServiceAccountSource final : public CachingTokenSource {
 
  private:
   Result<json> Fetch(int64_t now) override {
-    std::string token_uri = key_.value("token_uri", std::string("https://oauth2.googleapis.com/token"));
+    std::string token_uri =
+        key_.value("token_uri", std::string("https://oauth2.googleapis.com/token"));
     VS_ASSIGN_OR_RETURN(std::string jwt,
                         MakeServiceAccountJwt(key_.value("client_email", std::string()),
                                               key_.value("private_key_id", std::string()),
                                               key_.value("private_key", std::string()), token_uri,
                                               kStorageScope, now));
-    return PostForm(token_uri,
-                    "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" +
-                        jwt);
+    return PostForm(
+        token_uri,
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" + jwt);
   }
   json key_;
   std::string path_;
@@ -149,14 +153,14 @@ class AuthorizedUserSource final : public CachingTokenSource {
 
  private:
   Result<json> Fetch(int64_t) override {
-    std::string token_uri = key_.value("token_uri", std::string("https://oauth2.googleapis.com/token"));
-    return PostForm(token_uri,
-                    "grant_type=refresh_token&client_id=" +
-                        http::UriEncode(key_.value("client_id", std::string()), false) +
-                        "&client_secret=" +
-                        http::UriEncode(key_.value("client_secret", std::string()), false) +
-                        "&refresh_token=" +
-                        http::UriEncode(key_.value("refresh_token", std::string()), false));
+    std::string token_uri =
+        key_.value("token_uri", std::string("https://oauth2.googleapis.com/token"));
+    return PostForm(
+        token_uri,
+        "grant_type=refresh_token&client_id=" +
+            http::UriEncode(key_.value("client_id", std::string()), false) +
+            "&client_secret=" + http::UriEncode(key_.value("client_secret", std::string()), false) +
+            "&refresh_token=" + http::UriEncode(key_.value("refresh_token", std::string()), false));
   }
   json key_;
   std::string path_;
@@ -179,7 +183,8 @@ class MetadataSource final : public CachingTokenSource {
     if (!r.ok() && r.status().code() == ErrorCode::kUnavailable) {
       return Status(ErrorCode::kUnauthenticated,
                     "no Google credentials: GOOGLE_APPLICATION_CREDENTIALS is not set and the "
-                    "metadata server " + host_ + " is unreachable (" + r.status().message() + ")",
+                    "metadata server " +
+                        host_ + " is unreachable (" + r.status().message() + ")",
                     "Set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, run on "
                     "Google Cloud, or set STORAGE_EMULATOR_HOST for an emulator.");
     }
@@ -235,8 +240,8 @@ Result<std::string> SignRs256(std::string_view pem_private_key, std::string_view
   size_t len = 0;
   std::string sig;
   bool ok = ctx != nullptr && EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, pkey) == 1 &&
-            EVP_DigestSign(ctx, nullptr, &len,
-                           reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
+            EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(data.data()),
+                           data.size()) == 1;
   if (ok) {
     sig.resize(len);
     ok = EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
@@ -264,8 +269,7 @@ Result<std::string> MakeServiceAccountJwt(std::string_view client_email,
                  {"aud", std::string(token_uri)},
                  {"iat", now_unix},
                  {"exp", now_unix + 3600}};
-  std::string signing_input =
-      Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(claims.dump());
+  std::string signing_input = Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(claims.dump());
   VS_ASSIGN_OR_RETURN(std::string sig, SignRs256(pem_private_key, signing_input));
   return signing_input + "." + Base64UrlEncode(sig);
 }

@@ -20,7 +20,6 @@
 #include <mutex>
 #include <string>
 
-#include "io/http/backoff.h"
 #include "io/http/curl_transport.h"
 #include "vecsafe/status.h"
 

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "io/retry.h"
+
 namespace vecsafe::gcs {
 namespace {
 
@@ -29,9 +31,9 @@ Result<uint64_t> ParseUint(const std::string& name, const std::string& value, ui
   }
   uint64_t v = std::stoull(value);
   if (v < min || v > max) {
-    return InvalidArgument("gs option " + name + "=" + value + " is out of range",
-                           "Use a value from " + std::to_string(min) + " to " +
-                               std::to_string(max) + ".");
+    return InvalidArgument(
+        "gs option " + name + "=" + value + " is out of range",
+        "Use a value from " + std::to_string(min) + " to " + std::to_string(max) + ".");
   }
   return v;
 }
@@ -63,7 +65,10 @@ uint64_t JsonSize(const json& item) {
 class GcsStore final : public ObjectStore {
  public:
   GcsStore(GcsOptions o, std::unique_ptr<TokenSource> tokens)
-      : o_(std::move(o)), transport_(o_.transport), tokens_(std::move(tokens)) {}
+      : o_(std::move(o)),
+        transport_(o_.transport),
+        retrier_(o_.retry),
+        tokens_(std::move(tokens)) {}
 
   // The token source needs the transport, which lives in this object.
   void SetTokenSource(std::unique_ptr<TokenSource> t) { tokens_ = std::move(t); }
@@ -245,7 +250,8 @@ class GcsStore final : public ObjectStore {
            lower.find("not found") != std::string::npos)) {
         return NotFound("bucket '" + o_.bucket + "' does not exist: " + detail,
                         "Create the bucket first (e.g. `gcloud storage buckets create gs://" +
-                            o_.bucket + "`), or fix the bucket name (gs:// URL or GCS_BUCKET_NAME).");
+                            o_.bucket +
+                            "`), or fix the bucket name (gs:// URL or GCS_BUCKET_NAME).");
       }
       return NotFound("no such object: " + detail);
     }
@@ -269,7 +275,8 @@ class GcsStore final : public ObjectStore {
       return Unavailable("GCS busy or failing: " + detail,
                          "vecsafe retried with backoff; retry later or lower concurrency=.");
     }
-    if (st == 400 && reason == "invalid") return InvalidArgument("GCS refused the request: " + detail);
+    if (st == 400 && reason == "invalid")
+      return InvalidArgument("GCS refused the request: " + detail);
     return IoError("GCS request failed: " + detail);
   }
 
@@ -278,50 +285,37 @@ class GcsStore final : public ObjectStore {
   Result<HttpResponse> Call(HttpRequest req, const std::string& what,
                             std::initializer_list<long> accept, int* attempts_out) {
     bool refreshed = false;
-    size_t auth_index = req.headers.size();
-    Status last;
-    for (int attempt = 1;; ++attempt) {
-      if (attempts_out != nullptr) *attempts_out = attempt;
-      if (tokens_) {
-        auto token = tokens_->Token();
-        if (!token.ok()) {
-          last = token.status();
-          if (!http::IsRetryable(last) || attempt >= o_.retry.max_attempts) return last;
+    const size_t auth_index = req.headers.size();
+    return retrier_.RunResult<HttpResponse>(
+        what,
+        [&](RetryAttempt& attempt) -> Result<HttpResponse> {
+          if (attempts_out != nullptr) *attempts_out = attempt.attempt;
+          while (true) {
+            if (tokens_) {
+              VS_ASSIGN_OR_RETURN(std::string token, tokens_->Token());
+              req.headers.resize(auth_index);
+              req.headers.emplace_back("Authorization", "Bearer " + token);
+            }
+            auto r = transport_.Perform(req);
+            if (!r.ok()) return r.status().WithContext(Describe());
+            if ((r->status >= 200 && r->status < 300) ||
+                std::find(accept.begin(), accept.end(), r->status) != accept.end()) {
+              return r;
+            }
+            if (r->status == 401 && tokens_ && !refreshed) {
+              // Expired or revoked: drop the token and ask once more with a new one.
+              refreshed = true;
+              tokens_->Invalidate();
+              token_fetches_.fetch_add(1, std::memory_order_relaxed);
+              continue;
+            }
+            attempt.retry_after = r->RetryAfter();
+            return MapError(*r, what);
+          }
+        },
+        [&](int, const Status&, std::chrono::milliseconds) {
           retries_.fetch_add(1, std::memory_order_relaxed);
-          http::SleepBeforeRetry(o_.retry, attempt, nullptr);
-          continue;
-        }
-        req.headers.resize(auth_index);
-        req.headers.emplace_back("Authorization", "Bearer " + *token);
-      }
-      auto r = transport_.Perform(req);
-      const HttpResponse* resp = nullptr;
-      if (r.ok()) {
-        resp = &*r;
-        if ((resp->status >= 200 && resp->status < 300) ||
-            std::find(accept.begin(), accept.end(), resp->status) != accept.end()) {
-          return r;
-        }
-        if (resp->status == 401 && tokens_ && !refreshed) {
-          refreshed = true;
-          tokens_->Invalidate();
-          token_fetches_.fetch_add(1, std::memory_order_relaxed);
-          --attempt;  // a refresh is not a failed attempt
-          continue;
-        }
-        last = MapError(*resp, what);
-      } else {
-        last = r.status().WithContext(Describe());
-      }
-      if (!http::IsRetryable(last) || attempt >= o_.retry.max_attempts) {
-        if (http::IsRetryable(last) && attempt > 1) {
-          return last.WithContext("after " + std::to_string(attempt) + " attempts");
-        }
-        return last;
-      }
-      retries_.fetch_add(1, std::memory_order_relaxed);
-      http::SleepBeforeRetry(o_.retry, attempt, resp);
-    }
+        });
   }
 
   Status PutResumable(std::string_view key, const std::string& name, std::string_view data,
@@ -370,12 +364,12 @@ class GcsStore final : public ObjectStore {
         continue;
       }
       Status err = r.ok() ? MapError(*r, "upload chunk of " + std::string(key)) : r.status();
-      if (!http::IsRetryable(err) || ++failures >= o_.retry.max_attempts) {
+      if (!IsRetryableByDefault(err) || ++failures >= o_.retry.max_attempts) {
         result = err;
         break;
       }
       retries_.fetch_add(1, std::memory_order_relaxed);
-      http::SleepBeforeRetry(o_.retry, failures, r.ok() ? &*r : nullptr);
+      RetryClock::Real()->SleepFor(retrier_.NextDelay(failures));
       // Ask where the session stands: "bytes */total" with no body.
       HttpRequest query;
       query.method = "PUT";
@@ -422,12 +416,14 @@ class GcsStore final : public ObjectStore {
         << ",\"puts\":" << c.http.puts << ",\"posts\":" << c.http.posts
         << ",\"deletes\":" << c.http.deletes << ",\"heads\":" << c.http.heads
         << ",\"retries\":" << c.retries << ",\"transport_errors\":" << c.http.transport_errors
-        << ",\"bytes_sent\":" << c.http.bytes_sent << ",\"bytes_received\":"
-        << c.http.bytes_received << ",\"resumable_uploads\":" << c.resumable_uploads << "}\n";
+        << ",\"bytes_sent\":" << c.http.bytes_sent
+        << ",\"bytes_received\":" << c.http.bytes_received
+        << ",\"resumable_uploads\":" << c.resumable_uploads << "}\n";
   }
 
   GcsOptions o_;
   mutable http::CurlTransport transport_;
+  Retrier retrier_;
   std::unique_ptr<TokenSource> tokens_;  // null: emulator, no auth
   std::atomic<uint64_t> retries_{0}, resumable_{0}, token_fetches_{0};
 };
@@ -442,7 +438,8 @@ Result<GcsOptions> ResolveGcsOptions(const std::string& bucket, const std::strin
   o.prefix = prefix;
   while (!o.prefix.empty() && o.prefix.back() == '/') o.prefix.pop_back();
   while (!o.prefix.empty() && o.prefix.front() == '/') o.prefix.erase(0, 1);
-  if (o.bucket.empty()) return InvalidArgument("gs URL without a bucket", "Write gs://BUCKET/prefix.");
+  if (o.bucket.empty())
+    return InvalidArgument("gs URL without a bucket", "Write gs://BUCKET/prefix.");
   std::optional<std::string> endpoint;
   for (const auto& [k, v] : options) {
     if (k == "endpoint") {

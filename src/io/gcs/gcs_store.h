@@ -33,8 +33,9 @@
 #include <string>
 
 #include "io/gcs/gcs_auth.h"
-#include "io/http/backoff.h"
 #include "io/http/curl_transport.h"
+#include "io/retry.h"
+#include "io/s3/s3_options.h"
 #include "vecsafe/object_store.h"
 
 namespace vecsafe::gcs {
@@ -46,13 +47,14 @@ struct GcsOptions {
   std::string prefix;  // without leading/trailing '/'
   std::string endpoint = "https://storage.googleapis.com";
   bool custom_endpoint = false;
-  bool emulator = false;                 // STORAGE_EMULATOR_HOST: no authentication
-  std::string credentials_file;          // GOOGLE_APPLICATION_CREDENTIALS
+  bool emulator = false;         // STORAGE_EMULATOR_HOST: no authentication
+  std::string credentials_file;  // GOOGLE_APPLICATION_CREDENTIALS
   std::string metadata_host = "metadata.google.internal";
   uint64_t resumable_threshold = 64ull << 20;
   uint64_t chunk_size = 16ull << 20;
   int concurrency = 8;
-  http::RetryOptions retry;
+  // Defaults: 8 attempts, 100 ms initial delay bound, 5 s cap, 120 s in all.
+  RetryPolicy retry = s3::DefaultRemoteRetryPolicy();
   http::TransportOptions transport;
   Clock clock = SystemClock;
 };

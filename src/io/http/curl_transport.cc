@@ -61,6 +61,14 @@ std::string HttpResponse::Header(std::string_view name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
+std::optional<std::chrono::milliseconds> HttpResponse::RetryAfter() const {
+  std::string v = Header("retry-after");
+  if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(std::stoll(v) * 1000);
+}
+
 CurlTransport::CurlTransport(TransportOptions options) : options_(std::move(options)) {
   GlobalInitOnce();
   if (options_.max_in_flight < 1) options_.max_in_flight = 1;
@@ -187,8 +195,8 @@ Result<HttpResponse> CurlTransport::Perform(const HttpRequest& request) {
 
   if (rc != CURLE_OK) {
     transport_errors_.fetch_add(1, std::memory_order_relaxed);
-    std::string what = request.method + " " + request.url.substr(0, request.url.find('?')) +
-                       ": " + (errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+    std::string what = request.method + " " + request.url.substr(0, request.url.find('?')) + ": " +
+                       (errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
     switch (rc) {
       case CURLE_URL_MALFORMAT:
       case CURLE_UNSUPPORTED_PROTOCOL:

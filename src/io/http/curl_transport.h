@@ -18,10 +18,12 @@
 #define VECSAFE_IO_HTTP_CURL_TRANSPORT_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -66,6 +68,8 @@ struct HttpResponse {
   std::string body;
 
   std::string Header(std::string_view name) const;
+  // The server's Retry-After in seconds (delta form, up to an hour), if any.
+  std::optional<std::chrono::milliseconds> RetryAfter() const;
 };
 
 // Request counters, for benchmarks and `--json` statistics.
@@ -101,8 +105,8 @@ class CurlTransport {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  int in_flight_ = 0;               // guarded by mu_
-  std::vector<void*> idle_handles_; // CURL*, guarded by mu_
+  int in_flight_ = 0;                // guarded by mu_
+  std::vector<void*> idle_handles_;  // CURL*, guarded by mu_
 
   std::atomic<uint64_t> requests_{0}, transport_errors_{0}, gets_{0}, puts_{0}, posts_{0},
       deletes_{0}, heads_{0}, bytes_sent_{0}, bytes_received_{0};

@@ -37,9 +37,9 @@ Result<uint64_t> ParseUint(const std::string& name, const std::string& value, ui
   }
   uint64_t v = std::stoull(value);
   if (v < min || v > max) {
-    return InvalidArgument("s3 option " + name + "=" + value + " is out of range",
-                           "Use a value from " + std::to_string(min) + " to " +
-                               std::to_string(max) + ".");
+    return InvalidArgument(
+        "s3 option " + name + "=" + value + " is out of range",
+        "Use a value from " + std::to_string(min) + " to " + std::to_string(max) + ".");
   }
   return v;
 }
@@ -169,13 +169,15 @@ Result<S3Options> ResolveS3Options(const std::string& bucket, const std::string&
     if (it == ini.end()) {
       if (url_profile || NonEmpty(env, "AWS_PROFILE")) {
         return NotFound("AWS profile '" + profile + "' not found in " + cred_file,
-                        "Add [" + profile + "] with aws_access_key_id and aws_secret_access_key "
-                        "to " + cred_file + ", or set AWS_SHARED_CREDENTIALS_FILE.");
+                        "Add [" + profile +
+                            "] with aws_access_key_id and aws_secret_access_key "
+                            "to " +
+                            cred_file + ", or set AWS_SHARED_CREDENTIALS_FILE.");
       }
       return Status(ErrorCode::kUnauthenticated, "no S3 credentials found",
                     "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for "
-                    "temporary keys), or put a [default] profile in " + cred_file +
-                        " (AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE).");
+                    "temporary keys), or put a [default] profile in " +
+                        cred_file + " (AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE).");
     }
     const auto& sec = it->second;
     auto get = [&](const char* name) {
@@ -207,8 +209,8 @@ Result<S3Options> ResolveS3Options(const std::string& bucket, const std::string&
     auto it = ini.find(section);
     if (it != ini.end() && it->second.count("region")) o.region = it->second.at("region");
   }
-  if (o.region.empty() || o.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") !=
-                              std::string::npos) {
+  if (o.region.empty() ||
+      o.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
     return InvalidArgument("bad S3 region '" + o.region + "'",
                            "Give a region such as us-east-1 (region= or AWS_REGION).");
   }

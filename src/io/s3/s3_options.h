@@ -31,17 +31,26 @@
 #include <optional>
 #include <string>
 
-#include "io/http/backoff.h"
 #include "io/http/curl_transport.h"
+#include "io/retry.h"
 #include "io/s3/sigv4.h"
 #include "vecsafe/status.h"
 
 namespace vecsafe::s3 {
 
+// The retry policy both remote drivers start from.
+inline RetryPolicy DefaultRemoteRetryPolicy() {
+  RetryPolicy p;
+  p.max_attempts = 8;
+  p.initial_delay = std::chrono::milliseconds(100);
+  p.max_delay = std::chrono::milliseconds(5000);
+  p.max_elapsed = std::chrono::milliseconds(120000);
+  return p;
+}
+
 using EnvFn = std::function<std::optional<std::string>(const char* name)>;
 
 enum class ConditionalPut : uint8_t { kAuto, kOn, kOff };
-
 
 struct S3Options {
   std::string bucket;
@@ -56,7 +65,9 @@ struct S3Options {
   uint64_t part_size = 16ull << 20;
   int concurrency = 8;
   ConditionalPut conditional_put = ConditionalPut::kAuto;
-  http::RetryOptions retry;
+  // Retries per request. Defaults: 8 attempts, 100 ms initial delay bound,
+  // 5 s cap, 120 s in all.
+  RetryPolicy retry = DefaultRemoteRetryPolicy();
   http::TransportOptions transport;
 };
 

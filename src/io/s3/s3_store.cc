@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "io/retry.h"
 #include "io/s3/s3_xml.h"
 #include "io/s3/sigv4.h"
 
@@ -48,8 +50,7 @@ std::string RandomHex(size_t bytes) {
 
 class S3Store final : public ObjectStore {
  public:
-  explicit S3Store(S3Options o)
-      : o_(std::move(o)), transport_(o_.transport) {
+  explicit S3Store(S3Options o) : o_(std::move(o)), transport_(o_.transport), retrier_(o_.retry) {
     sigv4_param_ = "aws:amz:" + o_.region + ":s3";
     size_t scheme_end = o_.endpoint.find("://");
     scheme_ = o_.endpoint.substr(0, scheme_end + 3);
@@ -174,8 +175,7 @@ class S3Store final : public ObjectStore {
       req.method = "GET";
       req.query = {{"list-type", "2"}, {"max-keys", "1000"}, {"prefix", full_prefix}};
       if (!token.empty()) req.query.emplace_back("continuation-token", token);
-      VS_ASSIGN_OR_RETURN(HttpResponse resp,
-                          Call(req, "LIST " + std::string(prefix), {}, nullptr));
+      VS_ASSIGN_OR_RETURN(HttpResponse resp, Call(req, "LIST " + std::string(prefix), {}, nullptr));
       for (std::string_view entry : XmlAll(resp.body, "Contents")) {
         std::string k = XmlText(entry, "Key");
         if (!k.starts_with(root)) continue;
@@ -264,36 +264,24 @@ class S3Store final : public ObjectStore {
     h.aws_sigv4 = sigv4_param_;
     h.aws_access_key = o_.credentials.access_key;
     h.aws_secret_key = o_.credentials.secret_key;
-    Status last;
-    for (int attempt = 1;; ++attempt) {
-      if (attempts_out != nullptr) *attempts_out = attempt;
-      auto r = transport_.Perform(h);
-      const HttpResponse* resp = nullptr;
-      if (r.ok()) {
-        resp = &*r;
-        if (resp->status >= 200 && resp->status < 300) {
-          // CompleteMultipartUpload may fail with a 200 and an <Error> body.
-          if (!(req.method == "POST" && resp->body.find("<Error>") != std::string::npos)) {
+    return retrier_.RunResult<HttpResponse>(
+        what,
+        [&](RetryAttempt& attempt) -> Result<HttpResponse> {
+          if (attempts_out != nullptr) *attempts_out = attempt.attempt;
+          auto r = transport_.Perform(h);
+          if (!r.ok()) return r.status().WithContext(Describe());
+          if (r->status >= 200 && r->status < 300) {
+            // CompleteMultipartUpload may fail with a 200 and an <Error> body.
+            if (!(req.method == "POST" && r->body.find("<Error>") != std::string::npos)) return r;
+          } else if (std::find(accept.begin(), accept.end(), r->status) != accept.end()) {
             return r;
           }
-          last = S3ErrorToStatus(*resp, o_, what);
-        } else if (std::find(accept.begin(), accept.end(), resp->status) != accept.end()) {
-          return r;
-        } else {
-          last = S3ErrorToStatus(*resp, o_, what);
-        }
-      } else {
-        last = r.status().WithContext(Describe());
-      }
-      if (!http::IsRetryable(last) || attempt >= o_.retry.max_attempts) {
-        if (http::IsRetryable(last) && attempt > 1) {
-          return last.WithContext("after " + std::to_string(attempt) + " attempts");
-        }
-        return last;
-      }
-      retries_.fetch_add(1, std::memory_order_relaxed);
-      http::SleepBeforeRetry(o_.retry, attempt, resp);
-    }
+          attempt.retry_after = r->RetryAfter();
+          return S3ErrorToStatus(*r, o_, what);
+        },
+        [&](int, const Status&, std::chrono::milliseconds) {
+          retries_.fetch_add(1, std::memory_order_relaxed);
+        });
   }
 
   Status PutMultipart(const std::string& full, std::string_view data, bool conditional) {
@@ -303,8 +291,8 @@ class S3Store final : public ObjectStore {
     init.method = "POST";
     init.key = full;
     init.query = {{"uploads", ""}};
-    VS_ASSIGN_OR_RETURN(HttpResponse ir, Call(init, "start multipart upload of " + short_key, {},
-                                              nullptr));
+    VS_ASSIGN_OR_RETURN(HttpResponse ir,
+                        Call(init, "start multipart upload of " + short_key, {}, nullptr));
     std::string upload_id = XmlText(ir.body, "UploadId");
     if (upload_id.empty()) {
       return IoError("S3 server returned no UploadId for " + short_key,
@@ -326,8 +314,7 @@ class S3Store final : public ObjectStore {
         part.body = data.substr(i * o_.part_size, o_.part_size);
         part.payload_hash = Sha256Hex(part.body);
         part.query = {{"partNumber", std::to_string(i + 1)}, {"uploadId", upload_id}};
-        auto r = Call(part, "PUT part " + std::to_string(i + 1) + " of " + short_key, {},
-                      nullptr);
+        auto r = Call(part, "PUT part " + std::to_string(i + 1) + " of " + short_key, {}, nullptr);
         if (!r.ok() || r->Header("etag").empty()) {
           std::lock_guard<std::mutex> lock(err_mu);
           if (!failed.exchange(true)) {
@@ -384,8 +371,12 @@ class S3Store final : public ObjectStore {
   bool ConditionalPutSupported() const {
     std::call_once(conditional_once_, [&] {
       switch (o_.conditional_put) {
-        case ConditionalPut::kOn: conditional_ = true; break;
-        case ConditionalPut::kOff: conditional_ = false; break;
+        case ConditionalPut::kOn:
+          conditional_ = true;
+          break;
+        case ConditionalPut::kOff:
+          conditional_ = false;
+          break;
         case ConditionalPut::kAuto:
           conditional_ = o_.custom_endpoint ? const_cast<S3Store*>(this)->ProbeConditional() : true;
       }
@@ -396,8 +387,7 @@ class S3Store final : public ObjectStore {
   // Writes a probe object twice with If-None-Match: * and removes it: the
   // second write must be refused (412) for the server to honour the header.
   bool ProbeConditional() {
-    std::string key = (o_.prefix.empty() ? "" : o_.prefix + "/") + ".vecsafe-probe-" +
-                      RandomHex(8);
+    std::string key = (o_.prefix.empty() ? "" : o_.prefix + "/") + ".vecsafe-probe-" + RandomHex(8);
     Request put;
     put.method = "PUT";
     put.key = key;
@@ -424,12 +414,14 @@ class S3Store final : public ObjectStore {
         << ",\"puts\":" << c.http.puts << ",\"posts\":" << c.http.posts
         << ",\"deletes\":" << c.http.deletes << ",\"heads\":" << c.http.heads
         << ",\"retries\":" << c.retries << ",\"transport_errors\":" << c.http.transport_errors
-        << ",\"bytes_sent\":" << c.http.bytes_sent << ",\"bytes_received\":"
-        << c.http.bytes_received << ",\"multipart_uploads\":" << c.multipart_uploads << "}\n";
+        << ",\"bytes_sent\":" << c.http.bytes_sent
+        << ",\"bytes_received\":" << c.http.bytes_received
+        << ",\"multipart_uploads\":" << c.multipart_uploads << "}\n";
   }
 
   S3Options o_;
   mutable http::CurlTransport transport_;
+  Retrier retrier_;
   std::string sigv4_param_, scheme_, host_;
   mutable std::once_flag conditional_once_;
   mutable bool conditional_ = false;
@@ -457,7 +449,8 @@ Status S3ErrorToStatus(const HttpResponse& response, const S3Options& o, std::st
   long st = response.status;
   std::string where = "s3://" + o.bucket + (o.prefix.empty() ? "" : "/" + o.prefix);
   std::string detail = std::string(what) + " on " + where + ": HTTP " + std::to_string(st) +
-                       (code.empty() ? "" : " " + code) + (message.empty() ? "" : " (" + message + ")");
+                       (code.empty() ? "" : " " + code) +
+                       (message.empty() ? "" : " (" + message + ")");
   std::string region = XmlText(response.body, "Region");
   if (region.empty()) region = response.Header("x-amz-bucket-region");
 
@@ -471,11 +464,11 @@ Status S3ErrorToStatus(const HttpResponse& response, const S3Options& o, std::st
     return NotFound("no such object: " + detail);
   }
   if (code == "InvalidAccessKeyId") {
-    return Status(ErrorCode::kUnauthenticated,
-                  "the server does not know access key '" + o.credentials.access_key + "': " +
-                      detail,
-                  "Check AWS_ACCESS_KEY_ID (credentials from " + o.credentials_source +
-                      ") and that the endpoint " + o.endpoint + " is the right server.");
+    return Status(
+        ErrorCode::kUnauthenticated,
+        "the server does not know access key '" + o.credentials.access_key + "': " + detail,
+        "Check AWS_ACCESS_KEY_ID (credentials from " + o.credentials_source +
+            ") and that the endpoint " + o.endpoint + " is the right server.");
   }
   if (code == "SignatureDoesNotMatch") {
     return Status(ErrorCode::kUnauthenticated, "request signature refused: " + detail,
@@ -504,10 +497,10 @@ Status S3ErrorToStatus(const HttpResponse& response, const S3Options& o, std::st
       code == "IllegalLocationConstraintException" || code == "AuthorizationQueryParametersError" ||
       st == 301) {
     if (!region.empty() && region != o.region) {
-      return InvalidArgument("bucket '" + o.bucket + "' is in region " + region + ", not " +
-                                 o.region + ": " + detail,
-                             "Set the region to " + region + ": add ?region=" + region +
-                                 " to the repository URL or export AWS_REGION=" + region + ".");
+      return InvalidArgument(
+          "bucket '" + o.bucket + "' is in region " + region + ", not " + o.region + ": " + detail,
+          "Set the region to " + region + ": add ?region=" + region +
+              " to the repository URL or export AWS_REGION=" + region + ".");
     }
     return InvalidArgument("the server refused the request's region or endpoint: " + detail,
                            "Check AWS_REGION / region= and the endpoint for this bucket.");
@@ -524,7 +517,8 @@ Status S3ErrorToStatus(const HttpResponse& response, const S3Options& o, std::st
   if (code == "PreconditionFailed" || st == 412) {
     return AlreadyExists("object already exists: " + detail);
   }
-  if (code == "XMinioStorageFull" || code == "QuotaExceeded" || code == "XMinioAdminBucketQuotaExceeded") {
+  if (code == "XMinioStorageFull" || code == "QuotaExceeded" ||
+      code == "XMinioAdminBucketQuotaExceeded") {
     return Status(ErrorCode::kNoSpace, "the bucket is full: " + detail);
   }
   if (code == "SlowDown" || code == "RequestTimeout" || code == "InternalError" ||

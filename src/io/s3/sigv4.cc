@@ -121,8 +121,8 @@ std::string StringToSign(std::string_view amz_date, std::string_view scope,
          Sha256Hex(canonical_request);
 }
 
-std::string SigningKey(std::string_view secret_key, std::string_view date,
-                       std::string_view region, std::string_view service) {
+std::string SigningKey(std::string_view secret_key, std::string_view date, std::string_view region,
+                       std::string_view service) {
   std::string k = HmacSha256("AWS4" + std::string(secret_key), date);
   k = HmacSha256(k, region);
   k = HmacSha256(k, service);
@@ -133,13 +133,12 @@ SigV4Result Sign(const SigV4Request& request, const SigV4Credentials& credential
                  std::string_view region, std::string_view service, std::string_view amz_date) {
   SigV4Result r;
   std::string date(amz_date.substr(0, 8));
-  std::string scope = date + "/" + std::string(region) + "/" + std::string(service) +
-                      "/aws4_request";
+  std::string scope =
+      date + "/" + std::string(region) + "/" + std::string(service) + "/aws4_request";
   r.canonical_request = CanonicalRequest(request);
   r.string_to_sign = StringToSign(amz_date, scope, r.canonical_request);
-  r.signature =
-      HexEncode(HmacSha256(SigningKey(credentials.secret_key, date, region, service),
-                           r.string_to_sign));
+  r.signature = HexEncode(
+      HmacSha256(SigningKey(credentials.secret_key, date, region, service), r.string_to_sign));
   r.authorization = "AWS4-HMAC-SHA256 Credential=" + credentials.access_key + "/" + scope +
                     ", SignedHeaders=" + SignedHeaders(request.headers) +
                     ", Signature=" + r.signature;
@@ -150,8 +149,8 @@ std::string PresignQuery(SigV4Request request, const SigV4Credentials& credentia
                          std::string_view region, std::string_view service,
                          std::string_view amz_date, int64_t expires_s) {
   std::string date(amz_date.substr(0, 8));
-  std::string scope = date + "/" + std::string(region) + "/" + std::string(service) +
-                      "/aws4_request";
+  std::string scope =
+      date + "/" + std::string(region) + "/" + std::string(service) + "/aws4_request";
   request.query.emplace_back("X-Amz-Algorithm", "AWS4-HMAC-SHA256");
   request.query.emplace_back("X-Amz-Credential", credentials.access_key + "/" + scope);
   request.query.emplace_back("X-Amz-Date", std::string(amz_date));

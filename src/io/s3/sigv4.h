@@ -28,14 +28,14 @@ struct SigV4Credentials {
 };
 
 struct SigV4Request {
-  std::string method;          // "GET"
-  std::string canonical_uri;   // "/bucket/key%20name" as sent on the wire
+  std::string method;         // "GET"
+  std::string canonical_uri;  // "/bucket/key%20name" as sent on the wire
   // Query parameters, NOT encoded; CanonicalQueryString() sorts and encodes.
   std::vector<std::pair<std::string, std::string>> query;
   // Headers to sign (names in any case; values are trimmed and their inner
   // runs of spaces folded). Must include "host".
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string payload_hash;    // hex SHA-256 of the body, or "UNSIGNED-PAYLOAD"
+  std::string payload_hash;  // hex SHA-256 of the body, or "UNSIGNED-PAYLOAD"
 };
 
 // Hex SHA-256 of `data` (lower case).
@@ -53,8 +53,8 @@ std::string CanonicalRequest(const SigV4Request& request);
 std::string StringToSign(std::string_view amz_date, std::string_view scope,
                          std::string_view canonical_request);
 // kSigning = HMAC chain over "AWS4"+secret, date, region, service, "aws4_request".
-std::string SigningKey(std::string_view secret_key, std::string_view date,
-                       std::string_view region, std::string_view service);
+std::string SigningKey(std::string_view secret_key, std::string_view date, std::string_view region,
+                       std::string_view service);
 
 struct SigV4Result {
   std::string canonical_request;

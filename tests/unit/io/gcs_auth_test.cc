@@ -27,8 +27,9 @@ std::string Base64UrlDecode(std::string s) {
   for (char& c : s) c = c == '-' ? '+' : c == '_' ? '/' : c;
   while (s.size() % 4 != 0) s.push_back('=');
   std::string out(s.size(), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+  int n =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
   out.resize(static_cast<size_t>(n));
   while (!s.empty() && s.back() == '=') {
     s.pop_back();
@@ -96,15 +97,15 @@ class FakeGoogle {
         return;
       }
       size_t d1 = assertion.find('.'), d2 = assertion.rfind('.');
-      json claims = json::parse(Base64UrlDecode(assertion.substr(d1 + 1, d2 - d1 - 1)), nullptr,
-                                false);
-      bool ok = d1 != std::string::npos && d1 != d2 &&
-                VerifyRs256(public_pem_, assertion.substr(0, d2),
-                            Base64UrlDecode(assertion.substr(d2 + 1))) &&
-                claims.is_object() && claims.value("iss", "") == "sa@proj.iam.gserviceaccount.com" &&
-                claims.value("scope", "") == kStorageScope &&
-                claims.value("aud", "") == token_uri() &&
-                claims.value("exp", 0) - claims.value("iat", 0) == 3600;
+      json claims =
+          json::parse(Base64UrlDecode(assertion.substr(d1 + 1, d2 - d1 - 1)), nullptr, false);
+      bool ok =
+          d1 != std::string::npos && d1 != d2 &&
+          VerifyRs256(public_pem_, assertion.substr(0, d2),
+                      Base64UrlDecode(assertion.substr(d2 + 1))) &&
+          claims.is_object() && claims.value("iss", "") == "sa@proj.iam.gserviceaccount.com" &&
+          claims.value("scope", "") == kStorageScope && claims.value("aud", "") == token_uri() &&
+          claims.value("exp", 0) - claims.value("iat", 0) == 3600;
       if (!ok) {
         res.status = 400;
         res.set_content(R"({"error":"invalid_grant","error_description":"Invalid JWT Signature."})",
@@ -121,8 +122,7 @@ class FakeGoogle {
     server_.Get(".*", [this](const httplib::Request& req, httplib::Response& res) {
       std::string auth = req.get_header_value("Authorization");
       if (auth != "Bearer tok-" + std::to_string(valid_from_.load()) &&
-          !(auth.starts_with("Bearer tok-") &&
-            std::stoi(auth.substr(11)) >= valid_from_.load())) {
+          !(auth.starts_with("Bearer tok-") && std::stoi(auth.substr(11)) >= valid_from_.load())) {
         res.status = 401;
         res.set_content(R"({"error":{"code":401,"message":"Invalid Credentials"}})",
                         "application/json");
@@ -160,12 +160,13 @@ class GcsAuthTest : public ::testing::Test {
     google_ = std::make_unique<FakeGoogle>(key_.public_pem);
     path_ = std::filesystem::temp_directory_path() /
             ("vecsafe-sa-" + std::to_string(reinterpret_cast<uintptr_t>(this)) + ".json");
-    std::ofstream(path_) << json{{"type", "service_account"},
-                                 {"client_email", "sa@proj.iam.gserviceaccount.com"},
-                                 {"private_key_id", "kid1"},
-                                 {"private_key", key_.private_pem},
-                                 {"token_uri", google_->token_uri()}}
-                                .dump();
+    std::ofstream(path_) << json{
+        {"type", "service_account"},
+        {"client_email", "sa@proj.iam.gserviceaccount.com"},
+        {"private_key_id", "kid1"},
+        {"private_key", key_.private_pem},
+        {"token_uri",
+         google_->token_uri()}}.dump();
   }
   void TearDown() override { std::filesystem::remove(path_); }
   KeyPair key_;
@@ -192,9 +193,10 @@ TEST_F(GcsAuthTest, JwtVerifiesWithThePublicKey) {
   EXPECT_EQ(header["kid"], "kid1");
   EXPECT_EQ(claims["iat"], 1700000000);
   EXPECT_EQ(claims["exp"], 1700003600);
-  EXPECT_TRUE(VerifyRs256(key_.public_pem, jwt->substr(0, d2), Base64UrlDecode(jwt->substr(d2 + 1))));
-  EXPECT_FALSE(VerifyRs256(key_.public_pem, jwt->substr(0, d2) + "x",
-                           Base64UrlDecode(jwt->substr(d2 + 1))));
+  EXPECT_TRUE(
+      VerifyRs256(key_.public_pem, jwt->substr(0, d2), Base64UrlDecode(jwt->substr(d2 + 1))));
+  EXPECT_FALSE(
+      VerifyRs256(key_.public_pem, jwt->substr(0, d2) + "x", Base64UrlDecode(jwt->substr(d2 + 1))));
   EXPECT_EQ(SignRs256("not a key", "x").status().code(), ErrorCode::kInvalidArgument);
 }
 
@@ -216,11 +218,12 @@ TEST_F(GcsAuthTest, TokensAreCachedAndRefreshedBeforeExpiry) {
 
 TEST_F(GcsAuthTest, WrongKeyIsRefusedWithAHint) {
   const KeyPair& other = OtherKey();
-  std::ofstream(path_) << json{{"type", "service_account"},
-                               {"client_email", "sa@proj.iam.gserviceaccount.com"},
-                               {"private_key", other.private_pem},
-                               {"token_uri", google_->token_uri()}}
-                              .dump();
+  std::ofstream(path_) << json{
+      {"type", "service_account"},
+      {"client_email", "sa@proj.iam.gserviceaccount.com"},
+      {"private_key", other.private_pem},
+      {"token_uri",
+       google_->token_uri()}}.dump();
   http::CurlTransport transport(http::TransportOptions{});
   auto src = TokenSourceFromFile(path_.string(), &transport);
   ASSERT_TRUE(src.ok());

@@ -28,9 +28,7 @@ class S3OptionsTest : public ::testing::Test {
       return it->second;
     };
   }
-  void Write(const std::string& rel, const std::string& text) {
-    std::ofstream(dir_ / rel) << text;
-  }
+  void Write(const std::string& rel, const std::string& text) { std::ofstream(dir_ / rel) << text; }
   std::filesystem::path dir_;
   std::map<std::string, std::string> env_;
 };
@@ -113,16 +111,22 @@ TEST_F(S3OptionsTest, RegionAndEndpointPrecedence) {
 TEST_F(S3OptionsTest, BadOptionsAreRefused) {
   env_["AWS_ACCESS_KEY_ID"] = "AK";
   env_["AWS_SECRET_ACCESS_KEY"] = "SK";
-  for (const auto& [k, v] : std::map<std::string, std::string>{
-           {"bogus", "1"}, {"part_size", "12"}, {"part_size", "abc"}, {"concurrency", "0"},
-           {"path_style", "maybe"}, {"endpoint", "ftp://x"}, {"region", "EU WEST"}}) {
+  for (const auto& [k, v] : std::map<std::string, std::string>{{"bogus", "1"},
+                                                               {"part_size", "12"},
+                                                               {"part_size", "abc"},
+                                                               {"concurrency", "0"},
+                                                               {"path_style", "maybe"},
+                                                               {"endpoint", "ftp://x"},
+                                                               {"region", "EU WEST"}}) {
     auto o = ResolveS3Options("b", "", {{k, v}}, Env());
     EXPECT_EQ(o.status().code(), ErrorCode::kInvalidArgument) << k << "=" << v;
     EXPECT_FALSE(o.status().hint().empty());
   }
-  auto ok = ResolveS3Options("b", "", {{"part_size", "5242880"}, {"concurrency", "3"},
-                                        {"multipart_threshold", "10485760"},
-                                        {"conditional_put", "false"}},
+  auto ok = ResolveS3Options("b", "",
+                             {{"part_size", "5242880"},
+                              {"concurrency", "3"},
+                              {"multipart_threshold", "10485760"},
+                              {"conditional_put", "false"}},
                              Env());
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->part_size, 5242880u);

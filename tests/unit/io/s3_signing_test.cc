@@ -125,8 +125,7 @@ class SigningServer {
       return false;
     }
     std::string date = req.get_header_value("x-amz-date");
-    SigV4Result expected =
-        Sign(r, SigV4Credentials{kKey, kSecret, ""}, "eu-central-1", "s3", date);
+    SigV4Result expected = Sign(r, SigV4Credentials{kKey, kSecret, ""}, "eu-central-1", "s3", date);
     if (expected.signature != signature) {
       *why = "signature mismatch; canonical request:\n" + expected.canonical_request;
       return false;
@@ -136,7 +135,7 @@ class SigningServer {
 
   void Handle(const httplib::Request& req, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mu_);
-    std::string path = http::UriDecode(req.path);  // "/bucket/key"
+    std::string path = http::UriDecode(req.path);             // "/bucket/key"
     std::string key = path.size() > 5 ? path.substr(5) : "";  // strip "/bkt/"
     if (req.method == "PUT") {
       objects_[key] = req.body;
@@ -180,15 +179,16 @@ std::unique_ptr<ObjectStore> OpenStore(int port, const std::string& token) {
                                             {"AWS_SECRET_ACCESS_KEY", kSecret},
                                             {"AWS_SESSION_TOKEN", token},
                                             {"HOME", "/nonexistent"}};
-  auto o = ResolveS3Options(
-      "bkt", "pre fix/p",
-      {{"endpoint", "http://127.0.0.1:" + std::to_string(port)}, {"region", "eu-central-1"},
-       {"conditional_put", "false"}, {"retries", "1"}},
-      [&](const char* n) -> std::optional<std::string> {
-        auto it = env.find(n);
-        if (it == env.end()) return std::nullopt;
-        return it->second;
-      });
+  auto o = ResolveS3Options("bkt", "pre fix/p",
+                            {{"endpoint", "http://127.0.0.1:" + std::to_string(port)},
+                             {"region", "eu-central-1"},
+                             {"conditional_put", "false"},
+                             {"retries", "1"}},
+                            [&](const char* n) -> std::optional<std::string> {
+                              auto it = env.find(n);
+                              if (it == env.end()) return std::nullopt;
+                              return it->second;
+                            });
   EXPECT_TRUE(o.ok()) << o.status().ToString();
   return NewS3Store(std::move(o).value());
 }
@@ -228,14 +228,15 @@ TEST(S3SigningTest, WrongSecretIsRefusedWithAHint) {
   SigningServer server;
   std::map<std::string, std::string> env = {{"AWS_ACCESS_KEY_ID", kKey},
                                             {"AWS_SECRET_ACCESS_KEY", "not-the-secret"}};
-  auto o = ResolveS3Options(
-      "bkt", "", {{"endpoint", "http://127.0.0.1:" + std::to_string(server.port())},
-                  {"region", "eu-central-1"}, {"conditional_put", "false"}},
-      [&](const char* n) -> std::optional<std::string> {
-        auto it = env.find(n);
-        if (it == env.end()) return std::nullopt;
-        return it->second;
-      });
+  auto o = ResolveS3Options("bkt", "",
+                            {{"endpoint", "http://127.0.0.1:" + std::to_string(server.port())},
+                             {"region", "eu-central-1"},
+                             {"conditional_put", "false"}},
+                            [&](const char* n) -> std::optional<std::string> {
+                              auto it = env.find(n);
+                              if (it == env.end()) return std::nullopt;
+                              return it->second;
+                            });
   ASSERT_TRUE(o.ok());
   auto store = NewS3Store(std::move(o).value());
   Status s = store->Put("k", "v");

@@ -81,7 +81,7 @@ TEST(StoreUrlTest, MalformedUrlsAreInvalidArgumentsWithHints) {
 TEST(StoreRegistryTest, OpensBuiltinDriversAndListsSchemesOnUnknownOnes) {
   StoreRegistry registry;
   RegisterBuiltinStores(registry);
-  EXPECT_EQ(registry.Schemes(), (std::vector<std::string>{"file", "mem"}));
+  EXPECT_EQ(registry.Schemes(), (std::vector<std::string>{"file", "gs", "mem", "s3"}));
   TestDir dir;
 
   auto local = registry.Open(dir.path().string());
