@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/version.h"
+#include "cli/daemon_verbs.h"
 #include "cli/verbs.h"
 
 namespace vecsafe::cli {
@@ -39,6 +40,7 @@ int RunApp(int argc, char** argv) {
   VerbContext ctx;
   RegisterVersionVerb(app, ctx);
   RegisterErrorsVerb(app, ctx);
+  AddOpsCommand(app, &ctx.exit_status);
 
   // `vecsafe help [VERB...]`: the same text as `vecsafe VERB... --help`.
   std::vector<std::string> help_path;
