@@ -41,6 +41,7 @@ int RunApp(int argc, char** argv) {
   RegisterVersionVerb(app, ctx);
   RegisterErrorsVerb(app, ctx);
   AddOpsCommand(app, &ctx.exit_status);
+  AddConfigCommand(app, &ctx.exit_status);
 
   // `vecsafe help [VERB...]`: the same text as `vecsafe VERB... --help`.
   std::vector<std::string> help_path;
