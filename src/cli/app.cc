@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/version.h"
+#include "cli/chroma_verbs.h"
 #include "cli/daemon_verbs.h"
 #include "cli/verbs.h"
 
@@ -42,6 +43,7 @@ int RunApp(int argc, char** argv) {
   RegisterErrorsVerb(app, ctx);
   AddOpsCommand(app, &ctx.exit_status);
   AddConfigCommand(app, &ctx.exit_status);
+  AddCheckCommand(app, &ctx.exit_status);
 
   // `vecsafe help [VERB...]`: the same text as `vecsafe VERB... --help`.
   std::vector<std::string> help_path;
