@@ -10,7 +10,9 @@ import subprocess
 
 import pytest
 
-from conftest import unit_tests_bin
+pytestmark = pytest.mark.asan  # also run against the ASan+UBSan build (thread safety of the drivers)
+
+from remote_servers import unit_tests_bin
 
 
 def run_suite(env, targets):
