@@ -5,6 +5,10 @@
 # with `go install` into $VECSAFE_CACHE/go/bin. Idempotent and cached: a server
 # whose binary for the pinned version exists is not rebuilt, so a second run
 # takes well under a second. Prints the time each build took.
+# Cost on a fresh machine (measured with go1.26, empty caches): MinIO 347 s of
+# CPU (1.5 GB peak RSS), fake-gcs-server 168 s of CPU, plus ~2 GB of module
+# downloads; about 4-5 min of wall time on 2 idle cores, far more on a loaded
+# machine (30 min at 19 % CPU). Cache $VECSAFE_CACHE/go between CI runs.
 #   tests/harness/build_servers.sh            build both
 #   tests/harness/build_servers.sh minio      build one (minio | fake-gcs-server)
 set -euo pipefail
