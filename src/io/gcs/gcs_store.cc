@@ -357,7 +357,8 @@ class GcsStore final : public ObjectStore {
       // asked for below, since the server may have kept part of the chunk.
       HttpRequest once = put;
       auto r = CallOnce(once);
-      if (r.ok() && (r->status == 200 || r->status == 201)) return Status::OK();
+      if (r.ok() && (r->status == 200 || r->status == 201))
+        return CheckFinished(key, name, data, *r);
       if (r.ok() && r->status == 308) {
         offset = CommittedFrom(*r);
         failures = 0;
@@ -377,7 +378,8 @@ class GcsStore final : public ObjectStore {
       query.has_body = true;
       query.headers.emplace_back("Content-Range", "bytes */" + std::to_string(total));
       auto q = CallOnce(query);
-      if (q.ok() && (q->status == 200 || q->status == 201)) return Status::OK();
+      if (q.ok() && (q->status == 200 || q->status == 201))
+        return CheckFinished(key, name, data, *q);
       if (q.ok() && q->status == 308) offset = CommittedFrom(*q);
       // Otherwise keep the old offset and try the chunk again.
     }
@@ -387,6 +389,30 @@ class GcsStore final : public ObjectStore {
     cancel.url = session;
     CallOnce(cancel).status().IgnoreError();
     return result;
+  }
+
+  // A finished resumable upload must hold exactly `data`: a server that
+  // misapplied a resent chunk would leave a wrong object. Compare the size the
+  // server reports and, if it differs, replace that exact generation with one
+  // media upload (atomic, so readers never see the bad version for long).
+  Status CheckFinished(std::string_view key, const std::string& name, std::string_view data,
+                       const HttpResponse& done) {
+    json doc = json::parse(done.body, nullptr, false);
+    if (!doc.is_object() || JsonSize(doc) == data.size()) return Status::OK();
+    std::string generation = doc.value("generation", std::string());
+    HttpRequest req;
+    req.method = "POST";
+    req.url =
+        o_.endpoint + "/upload/storage/v1/b/" + http::UriEncode(o_.bucket, false) +
+        "/o?uploadType=media&name=" + http::UriEncode(name, false) +
+        (generation.empty() ? "" : "&ifGenerationMatch=" + http::UriEncode(generation, false));
+    req.body = data;
+    req.has_body = true;
+    return Call(req,
+                "re-upload " + std::string(key) + " after a resumable upload ended with " +
+                    std::to_string(JsonSize(doc)) + " of " + std::to_string(data.size()) + " bytes",
+                {}, nullptr)
+        .status();
   }
 
   // One attempt (with the token), no retries.
