@@ -8,12 +8,12 @@
 #include <cstdlib>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <set>
 #include <thread>
 #include <utility>
 
 #include "base/version.h"
+#include "io/retry.h"
 
 namespace vecsafe::qdrant {
 namespace {
@@ -272,7 +272,6 @@ Result<std::string> PeerRestUrl(std::string_view peer_uri, std::string_view seed
 struct QdrantClient::Impl {
   QdrantClientOptions options;
   CURL* curl = nullptr;
-  std::mt19937_64 rng{std::random_device{}()};
 
   ~Impl() {
     if (curl != nullptr) curl_easy_cleanup(curl);
@@ -314,11 +313,23 @@ struct QdrantClient::Impl {
     }
   }
 
-  void Backoff(int attempt) {
-    const int64_t base = std::min<int64_t>(
-        options.max_backoff_ms, int64_t{options.initial_backoff_ms} << std::min(attempt, 20));
-    std::uniform_int_distribution<int64_t> jitter(base / 2, base);
-    std::this_thread::sleep_for(std::chrono::milliseconds(jitter(rng)));
+  // Runs `fn` under the shared retry helper; `fn` sets *retry when its
+  // failure may be retried (connection errors, 408/429/5xx, and for streams
+  // only while no byte has moved).
+  Status WithRetries(std::string_view what,
+                     const std::function<Status(bool* retry, RetryAttempt& attempt)>& fn) const {
+    bool retry = false;
+    RetryPolicy policy;
+    policy.max_attempts = std::max(1, options.max_attempts);
+    policy.initial_delay = std::chrono::milliseconds(options.initial_backoff_ms);
+    policy.max_delay = std::chrono::milliseconds(options.max_backoff_ms);
+    policy.max_elapsed = std::chrono::minutes(10);
+    policy.is_retryable = [&retry](const Status&) { return retry; };
+    Retrier retrier(policy);
+    return retrier.Run(what, [&](RetryAttempt& attempt) {
+      retry = false;
+      return fn(&retry, attempt);
+    });
   }
 
   Status TransportError(CURLcode code, const Transfer& t, std::string_view what) const {
@@ -411,7 +422,8 @@ struct QdrantClient::Impl {
   Result<HttpResponse> Call(std::string_view method, std::string_view path,
                             const std::optional<json>& body, std::string_view what) {
     const std::string payload = body ? body->dump() : std::string();
-    for (int attempt = 0;; ++attempt) {
+    HttpResponse out;
+    Status s = WithRetries(what, [&](bool* retry, RetryAttempt& attempt) -> Status {
       Transfer t;
       curl_slist* headers = nullptr;
       Setup(t, method, path, &headers, false);
@@ -426,27 +438,41 @@ struct QdrantClient::Impl {
       }
       curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
       const CURLcode code = curl_easy_perform(curl);
-      HttpResponse r;
-      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
-      char* ct = nullptr;
-      curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct);
-      if (ct != nullptr) r.content_type = ct;
-      r.body = std::move(t.body);
       curl_slist_free_all(headers);
-      const bool last = attempt + 1 >= options.max_attempts;
+      HttpResponse r = Collect(t);
       if (code != CURLE_OK) {
-        if (!last && IsRetryableCurl(code)) {
-          Backoff(attempt);
-          continue;
-        }
+        *retry = IsRetryableCurl(code);
         return TransportError(code, t, what);
       }
-      if (IsRetryableHttp(r.status) && !last) {
-        Backoff(attempt);
-        continue;
+      if (IsRetryableHttp(r.status)) {
+        *retry = true;
+        attempt.retry_after = RetryAfter();
+        return HttpError(r, what, "");
       }
-      return r;
+      out = std::move(r);
+      return Status::OK();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  HttpResponse Collect(Transfer& t) const {
+    HttpResponse r;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+    char* ct = nullptr;
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct);
+    if (ct != nullptr) r.content_type = ct;
+    r.body = std::move(t.body);
+    return r;
+  }
+
+  // The server's Retry-After in seconds (429/503), if it sent one.
+  std::optional<std::chrono::milliseconds> RetryAfter() const {
+    curl_off_t seconds = -1;
+    if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &seconds) == CURLE_OK && seconds > 0) {
+      return std::chrono::milliseconds(std::min<curl_off_t>(seconds, 60) * 1000);
     }
+    return std::nullopt;
   }
 
   // Call + envelope check: returns "result" of a 2xx JSON answer.
@@ -651,7 +677,7 @@ Status QdrantClient::DownloadSnapshot(std::string_view collection, std::string_v
                                       const ByteSink& sink, uint64_t* bytes_out) {
   const std::string path = SnapshotsPath(collection) + "/" + Escape(name);
   const std::string what = "downloading snapshot " + std::string(name);
-  for (int attempt = 0;; ++attempt) {
+  return impl_->WithRetries(what, [&](bool* retry, RetryAttempt& attempt) -> Status {
     Transfer t;
     t.sink = &sink;
     curl_slist* headers = nullptr;
@@ -660,42 +686,40 @@ Status QdrantClient::DownloadSnapshot(std::string_view collection, std::string_v
     const CURLcode code = curl_easy_perform(impl_->curl);
     curl_slist_free_all(headers);
     if (bytes_out != nullptr) *bytes_out = t.delivered;
-    HttpResponse r;
-    curl_easy_getinfo(impl_->curl, CURLINFO_RESPONSE_CODE, &r.status);
-    r.body = std::move(t.body);
-    const bool can_retry = t.delivered == 0 && attempt + 1 < impl_->options.max_attempts;
-    if (!t.sink_status.ok()) return t.sink_status;
+    const uint64_t delivered = t.delivered;
+    const bool stalled = t.stalled;
+    Status sink_status = t.sink_status;
+    HttpResponse r = impl_->Collect(t);
+    if (!sink_status.ok()) return sink_status;
+    // A sink cannot take bytes back: retry only while none reached it.
+    const bool fresh = delivered == 0;
     if (code != CURLE_OK) {
-      if (can_retry && IsRetryableCurl(code)) {
-        impl_->Backoff(attempt);
-        continue;
-      }
-      if (t.delivered > 0 && !t.stalled) {
+      *retry = fresh && IsRetryableCurl(code);
+      if (!fresh && !stalled) {
         return Status(ErrorCode::kUnavailable,
-                      what + ": the connection was lost after " + std::to_string(t.delivered) +
+                      what + ": the connection was lost after " + std::to_string(delivered) +
                           " bytes (" + curl_easy_strerror(code) + ")",
                       "Nothing was committed; run the backup again. If it keeps failing, check "
                       "the network and any proxy between vecsafe and Qdrant.");
       }
+      t.stalled = stalled;
       return impl_->TransportError(code, t, what);
     }
     if (r.status < 200 || r.status >= 300) {
-      if (can_retry && IsRetryableHttp(r.status)) {
-        impl_->Backoff(attempt);
-        continue;
-      }
+      *retry = fresh && IsRetryableHttp(r.status);
+      if (*retry) attempt.retry_after = impl_->RetryAfter();
       return impl_->HttpError(r, what, collection);
     }
     curl_off_t expected = -1;
     curl_easy_getinfo(impl_->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &expected);
-    if (expected >= 0 && static_cast<uint64_t>(expected) != t.delivered) {
+    if (expected >= 0 && static_cast<uint64_t>(expected) != delivered) {
       return Status(ErrorCode::kDataLoss,
-                    what + ": got " + std::to_string(t.delivered) + " bytes, Qdrant announced " +
+                    what + ": got " + std::to_string(delivered) + " bytes, Qdrant announced " +
                         std::to_string(expected),
                     "Nothing was committed; run the backup again.");
     }
     return Status::OK();
-  }
+  });
 }
 
 Result<std::string> QdrantClient::GetSnapshotChecksum(std::string_view collection,
@@ -730,7 +754,7 @@ Status QdrantClient::UploadSnapshot(std::string_view collection, const ByteSourc
       "/snapshots/upload?wait=true&priority=" + std::string(SnapshotPriorityName(priority));
   if (!sha256.empty()) path += "&checksum=" + std::string(sha256);
   const std::string what = "uploading the snapshot to collection '" + std::string(collection) + "'";
-  for (int attempt = 0;; ++attempt) {
+  return impl_->WithRetries(what, [&](bool* retry, RetryAttempt& attempt) -> Status {
     Transfer t;
     t.source = &source;
     t.upload_total = size;
@@ -745,29 +769,27 @@ Status QdrantClient::UploadSnapshot(std::string_view collection, const ByteSourc
     curl_easy_setopt(impl_->curl, CURLOPT_MIMEPOST, mime);
     curl_easy_setopt(impl_->curl, CURLOPT_HTTPHEADER, headers);
     const CURLcode code = curl_easy_perform(impl_->curl);
-    HttpResponse r;
-    curl_easy_getinfo(impl_->curl, CURLINFO_RESPONSE_CODE, &r.status);
-    r.body = std::move(t.body);
     curl_mime_free(mime);
     curl_slist_free_all(headers);
-    if (!t.source_status.ok()) return t.source_status;
-    const bool can_retry = t.sent == 0 && attempt + 1 < impl_->options.max_attempts;
+    const uint64_t sent = t.sent;
+    Status source_status = t.source_status;
+    const bool stalled = t.stalled;
+    HttpResponse r = impl_->Collect(t);
+    if (!source_status.ok()) return source_status;
+    // The source cannot rewind: retry only while nothing was read from it.
+    const bool fresh = sent == 0;
     if (code != CURLE_OK) {
-      if (can_retry && IsRetryableCurl(code)) {
-        impl_->Backoff(attempt);
-        continue;
-      }
+      *retry = fresh && IsRetryableCurl(code);
+      t.stalled = stalled;
       return impl_->TransportError(code, t, what);
     }
     if (r.status < 200 || r.status >= 300) {
-      if (can_retry && IsRetryableHttp(r.status)) {
-        impl_->Backoff(attempt);
-        continue;
-      }
+      *retry = fresh && IsRetryableHttp(r.status);
+      if (*retry) attempt.retry_after = impl_->RetryAfter();
       return impl_->HttpError(r, what, "");
     }
     return Status::OK();
-  }
+  });
 }
 
 Status QdrantClient::RecoverFromUrl(std::string_view collection, std::string_view location,
