@@ -1,0 +1,92 @@
+// Turns a chunk's plaintext into the bytes stored in a pack, and back.
+//
+// Stored form (docs/FORMAT.md, "blob"):
+//   unencrypted:  header(1) || payload
+//   encrypted:    AES-256-GCM( header(1) || payload ) = nonce(12) || ct || tag(16)
+// header 0x00: payload is the plaintext (raw); 0x01: payload is one zstd frame
+// that records its content size. Compression is skipped when it would not
+// save at least 1/32 of the bytes (random float vectors, already compressed
+// data), and a cheap sample test avoids even trying on data that looks
+// incompressible.
+//
+// Chunk id: SHA-256(plaintext), or HMAC-SHA256(id_key, plaintext) when the
+// repository is encrypted (ids then reveal nothing about the content).
+#ifndef VECSAFE_REPO_BLOB_CODEC_H_
+#define VECSAFE_REPO_BLOB_CODEC_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "repo/crypto.h"
+#include "vecsafe/status.h"
+
+namespace vecsafe::repo {
+
+enum class BlobEncoding : uint8_t { kRaw = 0, kZstd = 1 };
+
+struct BlobKeys {
+  Key256 data;  // AES-256-GCM key of blob contents
+  Key256 id;    // HMAC key of chunk ids
+
+  // The keys a repository master key implies: DeriveSubkey(master, "data"/"chunk-id").
+  static BlobKeys FromMaster(const Key256& master);
+};
+
+struct BlobCodecOptions {
+  // zstd level for compressible data. Default: 1 (see bench/results/micro.md).
+  int zstd_level = 1;
+  // Whether to compress at all. Default: true.
+  bool compress = true;
+  // Set for an encrypted repository. Default: none (plaintext repository).
+  std::optional<BlobKeys> keys;
+  // Decode refuses blobs claiming a larger plaintext (damage, not a real
+  // blob). Default: 1 GiB.
+  size_t max_plaintext_size = size_t{1} << 30;
+};
+
+// Thread-safe: all methods are const and use per-thread zstd contexts.
+class BlobCodec {
+ public:
+  explicit BlobCodec(const BlobCodecOptions& options);
+  ~BlobCodec();
+  BlobCodec(const BlobCodec&) = delete;
+  BlobCodec& operator=(const BlobCodec&) = delete;
+
+  const BlobCodecOptions& options() const { return options_; }
+  bool encrypted() const { return options_.keys.has_value(); }
+
+  Hash256 ChunkId(const void* data, size_t n) const;
+  Hash256 ChunkId(std::string_view data) const { return ChunkId(data.data(), data.size()); }
+
+  // Appends the stored form of data[0..n) to *out. `aad` (encrypted only) is
+  // authenticated, not stored: pass the same to Decode (e.g. the chunk id, so
+  // a blob cannot be swapped for another one). If `encoding` is given it
+  // receives the encoding chosen. Errors: kInternal (library failure).
+  Status Encode(const void* data, size_t n, std::string* out, std::string_view aad = {},
+                BlobEncoding* encoding = nullptr) const;
+  Status Encode(std::string_view data, std::string* out) const {
+    return Encode(data.data(), data.size(), out);
+  }
+
+  // Appends the plaintext of a stored blob to *out. kDataLoss on any damage
+  // (bad tag, unknown header, bad zstd frame, size over the limit, trailing
+  // bytes); *out is then unchanged. Never crashes on any input.
+  Status Decode(std::string_view stored, std::string* out, std::string_view aad = {}) const;
+
+  // An upper bound of the stored size of an n-byte plaintext.
+  static size_t MaxEncodedSize(size_t n);
+
+ private:
+  Status DecodePlain(std::string_view framed, std::string* out) const;
+
+  BlobCodecOptions options_;
+  std::unique_ptr<HmacSha256Keyed> id_mac_;
+};
+
+}  // namespace vecsafe::repo
+
+#endif  // VECSAFE_REPO_BLOB_CODEC_H_

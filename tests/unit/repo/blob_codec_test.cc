@@ -1,0 +1,154 @@
+#include "repo/blob_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+namespace vecsafe::repo {
+namespace {
+
+std::string RandomData(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+std::string TextData(size_t n) {
+  std::string s;
+  int i = 0;
+  while (s.size() < n) {
+    s += "{\"id\": " + std::to_string(i) + ", \"text\": \"the quick brown fox " +
+         std::to_string(i * 7 % 13) + "\"}\n";
+    ++i;
+  }
+  s.resize(n);
+  return s;
+}
+
+BlobCodecOptions Encrypted() {
+  BlobCodecOptions o;
+  Key256 master{};
+  master[3] = 9;
+  o.keys = BlobKeys::FromMaster(master);
+  return o;
+}
+
+TEST(BlobCodecTest, RoundTrips) {
+  const BlobCodec plain{BlobCodecOptions{}};
+  const BlobCodec enc{Encrypted()};
+  const std::string inputs[] = {"",
+                                "x",
+                                TextData(100),
+                                TextData(300000),
+                                RandomData(70000, 1),
+                                RandomData(5, 2),
+                                std::string(1 << 20, '\0')};
+  for (const BlobCodec* codec : {&plain, &enc}) {
+    for (const auto& in : inputs) {
+      std::string stored = "pre";
+      BlobEncoding used;
+      ASSERT_TRUE(codec->Encode(in.data(), in.size(), &stored, {}, &used).ok());
+      EXPECT_EQ(stored.substr(0, 3), "pre");
+      EXPECT_LE(stored.size() - 3, BlobCodec::MaxEncodedSize(in.size()));
+      std::string back = "x";
+      ASSERT_TRUE(codec->Decode(std::string_view(stored).substr(3), &back).ok());
+      EXPECT_EQ(back, "x" + in);
+    }
+  }
+}
+
+TEST(BlobCodecTest, CompressesTextNotRandom) {
+  const BlobCodec codec{BlobCodecOptions{}};
+  std::string out;
+  BlobEncoding used;
+  const std::string text = TextData(65536);
+  ASSERT_TRUE(codec.Encode(text.data(), text.size(), &out, {}, &used).ok());
+  EXPECT_EQ(used, BlobEncoding::kZstd);
+  EXPECT_LT(out.size(), text.size() / 3);
+  out.clear();
+  const std::string rnd = RandomData(65536, 3);
+  ASSERT_TRUE(codec.Encode(rnd.data(), rnd.size(), &out, {}, &used).ok());
+  EXPECT_EQ(used, BlobEncoding::kRaw);
+  EXPECT_EQ(out.size(), rnd.size() + 1);
+  EXPECT_EQ(static_cast<uint8_t>(out[0]), 0);
+  // Small random input (below the sampling threshold) also ends up raw.
+  out.clear();
+  const std::string small = RandomData(3000, 4);
+  ASSERT_TRUE(codec.Encode(small.data(), small.size(), &out, {}, &used).ok());
+  EXPECT_EQ(used, BlobEncoding::kRaw);
+}
+
+TEST(BlobCodecTest, ChunkIds) {
+  const BlobCodec plain{BlobCodecOptions{}};
+  const BlobCodec enc{Encrypted()};
+  EXPECT_EQ(plain.ChunkId("abc"), Sha256("abc"));
+  EXPECT_NE(enc.ChunkId("abc"), Sha256("abc"));
+  EXPECT_EQ(enc.ChunkId("abc"), HmacSha256Keyed(enc.options().keys->id).Mac("abc"));
+}
+
+TEST(BlobCodecTest, DetectsDamage) {
+  const BlobCodec plain{BlobCodecOptions{}};
+  const BlobCodec enc{Encrypted()};
+  const std::string text = TextData(20000);
+  for (const BlobCodec* codec : {&plain, &enc}) {
+    std::string stored;
+    ASSERT_TRUE(codec->Encode(text.data(), text.size(), &stored, "aad").ok());
+    std::mt19937 rng(5);
+    int detected = 0;
+    for (int i = 0; i < 200; ++i) {
+      std::string bad = stored;
+      bad[rng() % bad.size()] ^= static_cast<char>(1 + rng() % 255);
+      std::string out = "keep";
+      const Status st = codec->Decode(bad, &out, "aad");
+      if (!st.ok()) {
+        EXPECT_EQ(st.code(), ErrorCode::kDataLoss);
+        EXPECT_EQ(out, "keep");
+        ++detected;
+      } else {
+        EXPECT_NE(out, "keep" + text) << "damage went unnoticed yet decoded identical";
+      }
+    }
+    if (codec->encrypted()) {
+      EXPECT_EQ(detected, 200);  // GCM catches every flip
+    }
+    for (size_t cut : {size_t{0}, size_t{1}, stored.size() / 2, stored.size() - 1}) {
+      std::string out;
+      EXPECT_EQ(codec->Decode(std::string_view(stored).substr(0, cut), &out, "aad").code(),
+                ErrorCode::kDataLoss);
+    }
+    std::string out;
+    EXPECT_EQ(codec->Decode(stored + "x", &out, "aad").code(), ErrorCode::kDataLoss);
+  }
+  std::string out;
+  EXPECT_EQ(plain.Decode(std::string("\x07zz", 3), &out).code(), ErrorCode::kDataLoss);
+}
+
+TEST(BlobCodecTest, WrongKeyOrAadFails) {
+  const BlobCodec enc{Encrypted()};
+  BlobCodecOptions other = Encrypted();
+  other.keys->data[0] ^= 1;
+  const BlobCodec enc2{other};
+  std::string stored;
+  ASSERT_TRUE(enc.Encode("secret vectors", &stored).ok());
+  std::string out;
+  EXPECT_EQ(enc2.Decode(stored, &out).code(), ErrorCode::kDataLoss);
+  EXPECT_EQ(enc.Decode(stored, &out, "other").code(), ErrorCode::kDataLoss);
+  EXPECT_TRUE(enc.Decode(stored, &out).ok());
+}
+
+TEST(BlobCodecTest, SizeLimit) {
+  BlobCodecOptions o;
+  o.max_plaintext_size = 1000;
+  const BlobCodec small{o};
+  const BlobCodec big{BlobCodecOptions{}};
+  const std::string text = TextData(5000);
+  std::string stored;
+  ASSERT_TRUE(big.Encode(text, &stored).ok());
+  std::string out;
+  EXPECT_EQ(small.Decode(stored, &out).code(), ErrorCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace vecsafe::repo
