@@ -45,9 +45,8 @@ class BackupPipeline {
   // Queues a chunk whose id goes into *slot. Blocks while the pipeline is full.
   Status Submit(const uint8_t* data, size_t n, Hash256* slot) {
     std::unique_lock<std::mutex> lk(mu_);
-    space_cv_.wait(lk, [&] {
-      return !error_.ok() || inflight_ == 0 || inflight_ + n <= kMaxInflightBytes;
-    });
+    space_cv_.wait(
+        lk, [&] { return !error_.ok() || inflight_ == 0 || inflight_ + n <= kMaxInflightBytes; });
     if (!error_.ok()) return error_;
     inflight_ += n;
     queue_.push_back(Job{std::string(reinterpret_cast<const char*>(data), n), slot});
@@ -143,8 +142,8 @@ class BackupPipeline {
     }
     encoded->clear();
     BlobEncoding encoding = BlobEncoding::kRaw;
-    VS_RETURN_IF_ERROR(codec.Encode(job.data.data(), job.data.size(), encoded, AsStringView(id),
-                                    &encoding));
+    VS_RETURN_IF_ERROR(
+        codec.Encode(job.data.data(), job.data.size(), encoded, AsStringView(id), &encoding));
     chunks_new.fetch_add(1, std::memory_order_relaxed);
     bytes_new_raw.fetch_add(job.data.size(), std::memory_order_relaxed);
     bytes_new_stored.fetch_add(encoded->size(), std::memory_order_relaxed);
@@ -466,8 +465,9 @@ Result<FileResult> FileSinkImpl::Close() {
 
 Result<std::unique_ptr<SnapshotBuilder>> RepositoryImpl::NewSnapshot(const SnapshotSpec& spec) {
   if (spec.source_kind.empty()) {
-    return InvalidArgument("snapshot spec has no source kind", "Use \"dir\", \"chroma\" or "
-                                                                "\"qdrant\".");
+    return InvalidArgument("snapshot spec has no source kind",
+                           "Use \"dir\", \"chroma\" or "
+                           "\"qdrant\".");
   }
   VS_RETURN_IF_ERROR(CheckIndexHealthy());
   std::optional<Manifest> parent;

@@ -11,17 +11,18 @@ namespace {
 using ojson = nlohmann::ordered_json;
 
 const std::set<std::string>& KnownFields() {
-  static const std::set<std::string> kKnown = {
-      "schema_version", "required", "time",          "time_unix_ns",    "hostname",
-      "source_kind",    "source",   "source_checksums", "tags",          "parent",
-      "vecsafe_version", "timings", "stats",         "entries"};
+  static const std::set<std::string> kKnown = {"schema_version", "required",         "time",
+                                               "time_unix_ns",   "hostname",         "source_kind",
+                                               "source",         "source_checksums", "tags",
+                                               "parent",         "vecsafe_version",  "timings",
+                                               "stats",          "entries"};
   return kKnown;
 }
 
 Status Bad(std::string_view id, std::string_view detail) {
-  return DataLoss("snapshot " + std::string(id.substr(0, 8)) +
-                      " manifest is damaged: " + std::string(detail),
-                  "Use another snapshot (`vecsafe snapshots`) and run `vecsafe verify`.");
+  return DataLoss(
+      "snapshot " + std::string(id.substr(0, 8)) + " manifest is damaged: " + std::string(detail),
+      "Use another snapshot (`vecsafe snapshots`) and run `vecsafe verify`.");
 }
 
 Result<EntryType> ParseType(std::string_view s) {

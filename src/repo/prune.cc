@@ -101,8 +101,9 @@ Result<PruneResult> RepositoryImpl::Prune(const PruneOptions& options) {
     }
     if (used_bytes[i] == 0) {
       fate[i] = Fate::kDelete;
-    } else if (total > 0 && static_cast<double>(total - used_bytes[i]) / static_cast<double>(total) >
-                                options.repack_unused_fraction) {
+    } else if (total > 0 &&
+               static_cast<double>(total - used_bytes[i]) / static_cast<double>(total) >
+                   options.repack_unused_fraction) {
       fate[i] = Fate::kRepack;
     }
     if (fate[i] == Fate::kKeep && indexed.count(present[i].id) == 0) {
@@ -114,9 +115,9 @@ Result<PruneResult> RepositoryImpl::Prune(const PruneOptions& options) {
     if (found.count(id) == 0) ++missing;
   }
   if (missing > 0) {
-    return DataLoss(std::to_string(missing) +
-                        " chunks used by snapshots are in no pack; prune would not help",
-                    "Run `vecsafe verify` to see which snapshots are affected and forget them.");
+    return DataLoss(
+        std::to_string(missing) + " chunks used by snapshots are in no pack; prune would not help",
+        "Run `vecsafe verify` to see which snapshots are affected and forget them.");
   }
   std::unordered_set<Hash256, Hash256Hasher> in_kept;
   for (size_t i = 0; i < present.size(); ++i) {
@@ -158,8 +159,8 @@ Result<PruneResult> RepositoryImpl::Prune(const PruneOptions& options) {
       plain.clear();
       Status s = DecodeBlob(b.id, stored, &plain);
       if (!s.ok()) {
-        return s.WithContext("cannot repack " + key).WithHint(
-            "Run `vecsafe verify --read-data` to see which snapshots are affected.");
+        return s.WithContext("cannot repack " + key)
+            .WithHint("Run `vecsafe verify --read-data` to see which snapshots are affected.");
       }
       writer.Add(b.id, stored, b.raw_length, b.encoding);
       in_kept.insert(b.id);

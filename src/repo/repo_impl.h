@@ -91,7 +91,7 @@ class RepositoryImpl : public Repository {
 
   mutable std::mutex index_mu_;
   MasterIndex index_;
-  std::vector<Hash256> index_files_;        // loaded (not superseded)
+  std::vector<Hash256> index_files_;         // loaded (not superseded)
   std::vector<std::string> index_problems_;  // damaged index objects
 
   friend class PruneRun;

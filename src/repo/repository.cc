@@ -190,9 +190,9 @@ Result<std::string> RepositoryImpl::GetMeta(std::string_view key, std::string_vi
   std::string plain;
   Status s = codec_->Decode(stored, &plain, kind);
   if (!s.ok()) {
-    return DataLoss(std::string(kind) + " object " + std::string(key) +
-                        " cannot be decoded: " + s.message(),
-                    "Check the password; if it is right the object is damaged.");
+    return DataLoss(
+        std::string(kind) + " object " + std::string(key) + " cannot be decoded: " + s.message(),
+        "Check the password; if it is right the object is damaged.");
   }
   return plain;
 }
@@ -330,8 +330,8 @@ Result<std::vector<Manifest>> RepositoryImpl::ListSnapshots(std::vector<std::str
     auto id = IdFromKey(o.key);
     if (!id.ok()) continue;
     auto json = GetMeta(o.key, kSnapshotKind);
-    Result<Manifest> m = json.ok() ? ParseManifestJson(*json, HexEncode(*id))
-                                   : Result<Manifest>(json.status());
+    Result<Manifest> m =
+        json.ok() ? ParseManifestJson(*json, HexEncode(*id)) : Result<Manifest>(json.status());
     if (!m.ok()) {
       if (m.status().code() == ErrorCode::kNotFound) continue;  // removed meanwhile
       if (skipped != nullptr) skipped->push_back(m.status().message());
@@ -364,8 +364,7 @@ Result<std::string> ResolveSnapshotKey(ObjectStore* store, std::string_view id_o
   if (matches.size() > 1) {
     std::string list;
     for (const auto& m : matches) list += " " + m.substr(10, 12);
-    return InvalidArgument("snapshot prefix " + std::string(id_or_prefix) + " is ambiguous:" +
-                               list,
+    return InvalidArgument("snapshot prefix " + std::string(id_or_prefix) + " is ambiguous:" + list,
                            "Give more digits of the id.");
   }
   return matches.front();
@@ -493,7 +492,8 @@ Result<std::unique_ptr<RepositoryImpl>> OpenImpl(std::unique_ptr<ObjectStore> st
   std::optional<Key256> master;
   if (config.encryption != Encryption::kNone) {
     if (options.password.empty()) {
-      return Status(ErrorCode::kUnauthenticated, "this repository is encrypted and needs a password",
+      return Status(ErrorCode::kUnauthenticated,
+                    "this repository is encrypted and needs a password",
                     "Set VECSAFE_PASSWORD or VECSAFE_PASSWORD_FILE.");
     }
     VS_ASSIGN_OR_RETURN(auto keys, store->ListAll(kKeysPrefix));

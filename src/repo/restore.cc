@@ -93,9 +93,8 @@ class FileReaderImpl : public FileReader {
     uint64_t start = run.front().second.offset;
     VS_ASSIGN_OR_RETURN(std::string bytes, repo_->store().Get(key, start, total));
     if (bytes.size() != total) {
-      return DataLoss("pack " + key + " is truncated (" + std::to_string(bytes.size()) +
-                      " of " + std::to_string(total) + " bytes at offset " +
-                      std::to_string(start) + ")");
+      return DataLoss("pack " + key + " is truncated (" + std::to_string(bytes.size()) + " of " +
+                      std::to_string(total) + " bytes at offset " + std::to_string(start) + ")");
     }
     for (const auto& [id, loc] : run) {
       std::string plain;
@@ -175,7 +174,7 @@ Status MergeInto(const fs::path& from, const fs::path& to) {
 }
 
 struct RestoreTarget {
-  uint32_t file = 0;     // index into the selected files
+  uint32_t file = 0;  // index into the selected files
   uint64_t file_offset = 0;
 };
 
@@ -294,9 +293,9 @@ Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifes
       if (id.ok()) loc = FindBlob(*id);
       if (!loc.has_value()) {
         cleanup();
-        return NotFound("chunk " + hex.substr(0, 16) + " of '" + files[fi]->path +
-                            "' is not in the repository",
-                        "Run `vecsafe verify`; restore another snapshot.");
+        return NotFound(
+            "chunk " + hex.substr(0, 16) + " of '" + files[fi]->path + "' is not in the repository",
+            "Run `vecsafe verify`; restore another snapshot.");
       }
       auto& blob = plan[loc->pack][loc->offset];
       blob.id = *id;
@@ -424,9 +423,8 @@ Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifes
   for (const FileEntry* e : selected) {
     if (e->type != EntryType::kFile) others.push_back(e);
   }
-  std::sort(others.begin(), others.end(), [](const FileEntry* a, const FileEntry* b) {
-    return a->path.size() > b->path.size();
-  });
+  std::sort(others.begin(), others.end(),
+            [](const FileEntry* a, const FileEntry* b) { return a->path.size() > b->path.size(); });
   for (const FileEntry* e : others) {
     std::string p = (temp / e->path).string();
     if (e->type == EntryType::kDirectory) {
@@ -515,8 +513,7 @@ Status RepositoryImpl::ExportTar(const Manifest& manifest, const std::string& ou
       archive_entry_set_size(ae, static_cast<la_int64_t>(e.size));
     }
     if (archive_write_header(a, ae) != ARCHIVE_OK) {
-      status = IoError("cannot write tar header for '" + e.path + "': " +
-                       archive_error_string(a));
+      status = IoError("cannot write tar header for '" + e.path + "': " + archive_error_string(a));
     }
     archive_entry_free(ae);
     if (!status.ok() || e.type != EntryType::kFile) continue;
@@ -537,9 +534,9 @@ Status RepositoryImpl::ExportTar(const Manifest& manifest, const std::string& ou
       if (options.progress) options.progress(done, total);
     }
     if (status.ok() && got_total != e.size) {
-      status = DataLoss("snapshot " + manifest.ShortId() + " is inconsistent: '" + e.path +
-                        "' has " + std::to_string(got_total) + " bytes, not " +
-                        std::to_string(e.size));
+      status =
+          DataLoss("snapshot " + manifest.ShortId() + " is inconsistent: '" + e.path + "' has " +
+                   std::to_string(got_total) + " bytes, not " + std::to_string(e.size));
     }
   }
   if (archive_write_close(a) != ARCHIVE_OK && status.ok()) {

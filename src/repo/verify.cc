@@ -34,8 +34,8 @@ class Reporter {
     std::lock_guard<std::mutex> lk(mu_);
     ++r_->counts[static_cast<int>(st)];
     if (st == VerifyStatus::kOk) return;
-    r_->problems.push_back(VerifyItem{std::move(kind), std::move(id), st, std::move(detail),
-                                      std::move(used_by)});
+    r_->problems.push_back(
+        VerifyItem{std::move(kind), std::move(id), st, std::move(detail), std::move(used_by)});
   }
 
  private:
@@ -71,9 +71,9 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
     index = index_;
   }
   for (const auto& p : index_problems) {
-    rep.Add("index", p.substr(0, p.find(':')), p.find("does not match") != std::string::npos
-                                                   ? VerifyStatus::kChecksumMismatch
-                                                   : VerifyStatus::kOther,
+    rep.Add("index", p.substr(0, p.find(':')),
+            p.find("does not match") != std::string::npos ? VerifyStatus::kChecksumMismatch
+                                                          : VerifyStatus::kOther,
             p);
   }
 
@@ -167,8 +167,8 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
   for (uint32_t i = 0; i < index.pack_count(); ++i) {
     if (!pack_ok[i]) continue;
     const Hash256& id = index.pack_id(i);
-    uint32_t slice = (static_cast<uint32_t>(id[0]) << 8 | id[1]) %
-                     static_cast<uint32_t>(options.subset_m);
+    uint32_t slice =
+        (static_cast<uint32_t>(id[0]) << 8 | id[1]) % static_cast<uint32_t>(options.subset_m);
     if (slice == static_cast<uint32_t>(options.subset_n - 1)) packs_to_read.push_back(i);
   }
   std::atomic<uint64_t> bytes_read{0};
@@ -242,10 +242,10 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
     std::string plain;
     for (const PackEntry* b : todo) {
       plain.clear();
-      Status s = b->offset + b->length <= data->size()
-                     ? DecodeBlob(b->id, std::string_view(*data).substr(b->offset, b->length),
-                                  &plain)
-                     : DataLoss("beyond the end of its pack");
+      Status s =
+          b->offset + b->length <= data->size()
+              ? DecodeBlob(b->id, std::string_view(*data).substr(b->offset, b->length), &plain)
+              : DataLoss("beyond the end of its pack");
       auto u = users.find(b->id);
       std::vector<std::string> who = u == users.end() ? std::vector<std::string>{} : u->second;
       rep.Add("chunk", HexEncode(b->id), s.ok() ? VerifyStatus::kOk : StatusFor(s),
