@@ -137,6 +137,10 @@ Status ErrnoToStatus(int err, std::string_view what, std::string_view path) {
     case EINTR:
     case EAGAIN:
       return {ErrorCode::kUnavailable, std::move(msg)};
+    case EFBIG:
+      return {ErrorCode::kResourceExhausted, std::move(msg),
+              "The file size limit was reached (`ulimit -f`, or the filesystem's maximum file "
+              "size); raise the limit or use another filesystem."};
     default:
       return {ErrorCode::kIoError, std::move(msg)};
   }

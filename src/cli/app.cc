@@ -14,6 +14,7 @@ int RunApp(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_status = 0;
   AddOpsCommand(app, &exit_status);
+  AddConfigCommand(app, &exit_status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

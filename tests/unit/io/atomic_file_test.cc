@@ -1,0 +1,221 @@
+#include "io/atomic_file.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "io/test_dir.h"
+
+namespace vecsafe {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool AnyTempFile(const TestDir& dir) {
+  for (const std::string& f : dir.Files()) {
+    if (IsTemporaryFileName(fs::path(f).filename().string())) return true;
+  }
+  return false;
+}
+
+TEST(AtomicFileTest, TemporaryNamesAreRecognisableAndDistinct) {
+  std::set<std::string> names;
+  for (int i = 0; i < 1000; ++i) {
+    std::string n = MakeTemporaryFileName();
+    EXPECT_TRUE(IsTemporaryFileName(n));
+    EXPECT_EQ(n.size(), kTempFilePrefix.size() + 16);
+    names.insert(n);
+  }
+  EXPECT_EQ(names.size(), 1000u);
+  EXPECT_FALSE(IsTemporaryFileName("config"));
+  EXPECT_FALSE(IsTemporaryFileName(".tmp-other"));
+}
+
+TEST(AtomicFileTest, WritesReplacesAndLeavesNoTemporaryFile) {
+  TestDir dir;
+  const fs::path p = dir.path() / "config";
+  ASSERT_TRUE(WriteFileAtomically(p, "one").ok());
+  EXPECT_EQ(ReadWholeFile(p).value(), "one");
+  ASSERT_TRUE(WriteFileAtomically(p, "two, longer").ok());
+  EXPECT_EQ(ReadWholeFile(p).value(), "two, longer");
+  EXPECT_EQ(dir.Files(), std::vector<std::string>{"config"});
+}
+
+TEST(AtomicFileTest, ModeIsApplied) {
+  TestDir dir;
+  AtomicWriteOptions opts;
+  opts.mode = 0600;
+  ASSERT_TRUE(WriteFileAtomically(dir.path() / "secret", "k", opts).ok());
+  struct stat st;
+  ASSERT_EQ(::stat((dir.path() / "secret").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(AtomicFileTest, IfAbsentRefusesAndKeepsTheOldFile) {
+  TestDir dir;
+  const fs::path p = dir.path() / "lock";
+  AtomicWriteOptions opts;
+  opts.if_absent = true;
+  ASSERT_TRUE(WriteFileAtomically(p, "first", opts).ok());
+  Status s = WriteFileAtomically(p, "second", opts);
+  EXPECT_EQ(s.code(), ErrorCode::kAlreadyExists) << s.ToString();
+  EXPECT_EQ(ReadWholeFile(p).value(), "first");
+  EXPECT_FALSE(AnyTempFile(dir));
+}
+
+TEST(AtomicFileTest, MissingFolderFailsCleanlyUnlessAskedToCreateIt) {
+  TestDir dir;
+  const fs::path p = dir.path() / "a" / "b" / "file";
+  Status s = WriteFileAtomically(p, "x");
+  EXPECT_EQ(s.code(), ErrorCode::kNotFound) << s.ToString();
+  EXPECT_NE(s.message().find(p.string()), std::string::npos) << s.message();
+  AtomicWriteOptions opts;
+  opts.create_parents = true;
+  ASSERT_TRUE(WriteFileAtomically(p, "x", opts).ok());
+  EXPECT_EQ(ReadWholeFile(p).value(), "x");
+}
+
+TEST(AtomicFileTest, FailedRenameRemovesTheTemporaryFile) {
+  TestDir dir;
+  // The target is a non-empty folder: rename(2) fails after the data was written.
+  fs::create_directories(dir.path() / "target" / "inner");
+  Status s = WriteFileAtomically(dir.path() / "target", "data");
+  EXPECT_FALSE(s.ok());
+  EXPECT_FALSE(AnyTempFile(dir)) << "temporary file survived a failed write";
+}
+
+TEST(AtomicFileTest, ParentThatIsAFileIsAClearError) {
+  TestDir dir;
+  ASSERT_TRUE(WriteFileAtomically(dir.path() / "plain", "x").ok());
+  AtomicWriteOptions opts;
+  opts.create_parents = true;
+  Status s = WriteFileAtomically(dir.path() / "plain" / "child", "y", opts);
+  EXPECT_EQ(s.code(), ErrorCode::kFailedPrecondition) << s.ToString();
+  EXPECT_EQ(dir.Files(), std::vector<std::string>{"plain"});
+}
+
+TEST(AtomicFileTest, AbortedWriterPublishesNothing) {
+  TestDir dir;
+  {
+    AtomicFileWriter w;
+    ASSERT_TRUE(w.Open(dir.path() / "big").ok());
+    ASSERT_TRUE(w.Append("partial").ok());
+    EXPECT_TRUE(fs::exists(w.temp_path()));
+    // Destroyed without Commit(): an early return in the caller.
+  }
+  EXPECT_TRUE(dir.Files().empty());
+}
+
+TEST(AtomicFileTest, StreamingWriterCommitsAllAppends) {
+  TestDir dir;
+  AtomicFileWriter w;
+  ASSERT_TRUE(w.Open(dir.path() / "streamed").ok());
+  std::string expected;
+  for (int i = 0; i < 100; ++i) {
+    std::string part(1000 + i, static_cast<char>('a' + i % 26));
+    expected += part;
+    ASSERT_TRUE(w.Append(part).ok());
+  }
+  EXPECT_EQ(w.size(), expected.size());
+  ASSERT_TRUE(w.Commit().ok());
+  EXPECT_EQ(ReadWholeFile(dir.path() / "streamed").value(), expected);
+  EXPECT_EQ(dir.Files(), std::vector<std::string>{"streamed"});
+}
+
+TEST(AtomicFileTest, ConcurrentWritersOfOneFileLeaveOneWholeVersion) {
+  TestDir dir;
+  const fs::path p = dir.path() / "shared";
+  std::vector<std::thread> pool;
+  for (int t = 0; t < 4; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        EXPECT_TRUE(WriteFileAtomically(p, std::string(5000, static_cast<char>('A' + t))).ok());
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  const std::string got = ReadWholeFile(p).value();
+  ASSERT_EQ(got.size(), 5000u);
+  EXPECT_EQ(std::count(got.begin(), got.end(), got[0]), 5000);
+  EXPECT_EQ(dir.Files(), std::vector<std::string>{"shared"});
+}
+
+TEST(AtomicFileTest, ReadFileRangeClipsAndReadErrorsAreMapped) {
+  TestDir dir;
+  ASSERT_TRUE(WriteFileAtomically(dir.path() / "f", "0123456789").ok());
+  EXPECT_EQ(ReadFileRange(dir.path() / "f", 2, 3).value(), "234");
+  EXPECT_EQ(ReadFileRange(dir.path() / "f", 8, 100).value(), "89");
+  EXPECT_EQ(ReadFileRange(dir.path() / "f", 50, 1).value(), "");
+  EXPECT_EQ(ReadWholeFile(dir.path() / "missing").status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(ReadWholeFile(dir.path()).status().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(AtomicFileTest, WriteToAFullDeviceIsNoSpace) {
+  // /dev/full fails every write with ENOSPC: the mapping callers rely on.
+  int fd = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) GTEST_SKIP() << "/dev/full not available";
+  const int err = WriteAllToFd(fd, "some bytes");
+  ::close(fd);
+  ASSERT_EQ(err, ENOSPC);
+  Status s = ErrnoToStatus(err, "cannot write", "/dev/full");
+  EXPECT_EQ(s.code(), ErrorCode::kNoSpace);
+  EXPECT_NE(s.ToString().find("HINT:"), std::string::npos);
+}
+
+TEST(AtomicFileTest, StaleTemporaryFilesAreRemovedYoungOnesKept) {
+  TestDir dir;
+  fs::create_directories(dir.path() / "sub");
+  const fs::path old_tmp = dir.path() / "sub" / (MakeTemporaryFileName());
+  const fs::path young_tmp = dir.path() / (MakeTemporaryFileName());
+  std::ofstream(old_tmp) << "x";
+  std::ofstream(young_tmp) << "y";
+  std::ofstream(dir.path() / "keep") << "z";
+  const auto two_hours_ago = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  fs::last_write_time(old_tmp, two_hours_ago);
+
+  EXPECT_EQ(RemoveStaleTemporaryFiles(dir.path(), std::chrono::hours(1), false).value(), 0u);
+  EXPECT_EQ(RemoveStaleTemporaryFiles(dir.path(), std::chrono::hours(1), true).value(), 1u);
+  EXPECT_FALSE(fs::exists(old_tmp));
+  EXPECT_TRUE(fs::exists(young_tmp));
+  EXPECT_TRUE(fs::exists(dir.path() / "keep"));
+  EXPECT_EQ(RemoveStaleTemporaryFiles(dir.path() / "missing", std::chrono::hours(1), true).value(),
+            0u);
+}
+
+TEST(AtomicFileTest, CreateDirectoriesDurablyIsIdempotent) {
+  TestDir dir;
+  ASSERT_TRUE(CreateDirectoriesDurably(dir.path() / "x" / "y" / "z").ok());
+  ASSERT_TRUE(CreateDirectoriesDurably(dir.path() / "x" / "y" / "z").ok());
+  EXPECT_TRUE(fs::is_directory(dir.path() / "x" / "y" / "z"));
+  EXPECT_TRUE(SyncDirectory(dir.path() / "x").ok());
+  EXPECT_EQ(SyncDirectory(dir.path() / "nope").code(), ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace vecsafe
+
+namespace vecsafe {
+namespace {
+
+TEST(ErrnoMappingTest, LocalWriteErrorsMapToTheirCodes) {
+  EXPECT_EQ(ErrnoToStatus(ENOSPC, "write", "/x").code(), ErrorCode::kNoSpace);
+  EXPECT_EQ(ErrnoToStatus(EDQUOT, "write", "/x").code(), ErrorCode::kNoSpace);
+  EXPECT_EQ(ErrnoToStatus(EACCES, "write", "/x").code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(ErrnoToStatus(EROFS, "write", "/x").code(), ErrorCode::kPermissionDenied);
+  Status big = ErrnoToStatus(EFBIG, "write", "/x");
+  EXPECT_EQ(big.code(), ErrorCode::kResourceExhausted);
+  EXPECT_NE(big.hint().find("ulimit -f"), std::string::npos);
+  EXPECT_EQ(ErrnoToStatus(EIO, "write", "/x").code(), ErrorCode::kIoError);
+}
+
+}  // namespace
+}  // namespace vecsafe
