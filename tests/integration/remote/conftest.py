@@ -46,6 +46,7 @@ def minio(go_servers, tmp_path_factory):
     endpoint = f"http://127.0.0.1:{port}"
     try:
         wait_http(endpoint + "/minio/health/live", proc=proc, log=log)
+        wait_http(endpoint + "/minio/health/ready", proc=proc, log=log)
         yield MinioServer(endpoint, data, proc, log)
     finally:
         proc.terminate()
