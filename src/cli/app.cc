@@ -17,6 +17,7 @@ int RunApp(int argc, char** argv) {
   AddOpsCommand(app, &exit_status);
   AddConfigCommand(app, &exit_status);
   AddCheckCommand(app, &exit_status);
+  AddRecoverCommand(app, &exit_status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
