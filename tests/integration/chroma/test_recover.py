@@ -24,6 +24,13 @@ def test_delete_then_recover_brings_back_every_id(vecsafe, chroma, chroma_server
     chroma.delete(server.url, "victim")
 
     rc, doc = vecsafe.json("check", "chroma", data)
+    if chroma.version.startswith("0.4"):
+        # The 0.4 server removes the HNSW folder with the collection: nothing
+        # is left to recover, and check and the plan must say so.
+        assert rc == 0, doc
+        rc, plan = vecsafe.json("recover", "chroma", data, "--plan")
+        assert rc == 0 and plan["items"] == [], plan
+        return
     assert rc == 1, doc
     orphans = [f for f in doc["findings"] if f["code"] == "ORPHAN_VECTOR_FOLDER"]
     assert len(orphans) == 1 and orphans[0]["evidence"]["ids"] == 40
