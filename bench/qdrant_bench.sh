@@ -67,7 +67,7 @@ q1_new=$(json_get "$work/q1.json" "d['collections'][0]['bytes_new_stored']")
 
 # 2. The same bytes as a plain file, backed up with `backup dir` (when this build has it).
 d1_wall=0; d1_rss=0
-if "$bin" backup dir --help >/dev/null 2>&1; then
+if "$bin" backup --help 2>/dev/null | grep -qE "^ +dir( |$)"; then
   log "fetching the same snapshot file for backup dir"
   name=$(curl -s -X POST "$url/collections/big/snapshots" | "$py" -c "import json,sys; print(json.load(sys.stdin)['result']['name'])")
   mkdir -p "$work/dirsrc"
