@@ -1,5 +1,4 @@
 """Fixtures for the Qdrant tests: stand-in nodes (tests/qdrant_standin), started per test."""
-import os
 import sys
 from pathlib import Path
 
@@ -12,19 +11,6 @@ if str(TESTS_DIR) not in sys.path:
 from qdrant_standin.harness import StandinNode, start_cluster  # noqa: E402
 
 
-
-def _find_spec() -> Path | None:
-    """Qdrant's openapi.json: $QDRANT_OPENAPI, else shared/qdrant/ beside an ancestor of the repo."""
-    if os.environ.get("QDRANT_OPENAPI"):
-        return Path(os.environ["QDRANT_OPENAPI"])
-    for d in TESTS_DIR.parents:
-        p = d / "shared" / "qdrant" / "openapi.json"
-        if p.exists():
-            return p
-    return None
-
-
-SPEC_PATH = _find_spec()
 
 
 @pytest.fixture
