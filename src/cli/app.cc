@@ -39,6 +39,16 @@ int RunApp(int argc, char** argv) {
       "VECSAFE_PASSWORD, VECSAFE_PASSWORD_FILE. Exit statuses: `vecsafe errors`.");
 
   VerbContext ctx;
+  RegisterInitVerb(app, ctx);
+  CLI::App* backup = RegisterBackupVerb(app);
+  RegisterBackupDirVerb(*backup, ctx);
+  RegisterSnapshotsVerb(app, ctx);
+  RegisterRestoreVerb(app, ctx);
+  RegisterVerifyVerb(app, ctx);
+  RegisterForgetVerb(app, ctx);
+  RegisterPruneVerb(app, ctx);
+  RegisterExportVerb(app, ctx);
+  RegisterUnlockVerb(app, ctx);
   RegisterVersionVerb(app, ctx);
   RegisterErrorsVerb(app, ctx);
   AddOpsCommand(app, &ctx.exit_status);
