@@ -3,12 +3,14 @@
 #include <cstdio>
 
 #include "cli/verbs.h"
+#include "repo/retention.h"
 
 namespace vecsafe::cli {
 namespace {
 
 struct ForgetArgs {
   ForgetPolicy policy;
+  std::string keep_within;
   bool prune = false;
   bool dry_run = false;
   double max_unused_percent = 30;
@@ -18,16 +20,30 @@ int RunForget(const VerbContext& ctx, const ForgetArgs& args) {
   const CommonFlags& flags = ctx.flags;
   const ForgetPolicy& p = args.policy;
   if (p.keep_last == 0 && p.keep_hourly == 0 && p.keep_daily == 0 && p.keep_weekly == 0 &&
-      p.keep_monthly == 0 && p.keep_yearly == 0 && p.keep_within.empty() && p.keep_tags.empty()) {
+      p.keep_monthly == 0 && p.keep_yearly == 0 && args.keep_within.empty() &&
+      p.keep_tags.empty()) {
     return ReportError(Status(ErrorCode::kInvalidArgument, "no --keep-* rule given",
                               "Say what to keep, e.g. `vecsafe forget --keep-daily 7 "
                               "--keep-weekly 4`; nothing was removed."),
                        flags);
   }
-  auto repo = OpenRepo(flags);
-  if (!repo.ok()) return ReportError(repo.status(), flags);
   ForgetOptions opts;
   opts.policy = p;
+  if (!args.keep_within.empty()) {
+    auto d = repo::ParseRetentionDuration(args.keep_within);
+    if (!d.ok()) {
+      return ReportError(d.status().WithHint("Write the duration as restic does, e.g. 7d, 12h, "
+                                             "1y2m3d4h (y, m, d, h)."),
+                         flags);
+    }
+    // Months count as 31 days and years as 366: never shorter than the calendar period, so
+    // the rule keeps at least what restic's calendar arithmetic keeps.
+    const int64_t hours = int64_t{d->hours} + 24 * (int64_t{d->days} + 31 * int64_t{d->months} +
+                                                    366 * int64_t{d->years});
+    opts.policy.keep_within_seconds = hours * 3600;
+  }
+  auto repo = OpenRepo(flags);
+  if (!repo.ok()) return ReportError(repo.status(), flags);
   opts.dry_run = args.dry_run;
   auto result = (*repo)->Forget(opts);
   if (!result.ok()) return ReportError(result.status(), flags);
@@ -92,7 +108,7 @@ void RegisterForgetVerb(CLI::App& parent, VerbContext& ctx) {
   cmd->add_option("--keep-weekly", p.keep_weekly, "Same per ISO week. Default: 0")->check(count);
   cmd->add_option("--keep-monthly", p.keep_monthly, "Same per month. Default: 0")->check(count);
   cmd->add_option("--keep-yearly", p.keep_yearly, "Same per year. Default: 0")->check(count);
-  cmd->add_option("--keep-within", p.keep_within,
+  cmd->add_option("--keep-within", args->keep_within,
                   "Keep every snapshot newer than the newest minus this duration, e.g. 1y2m3d4h. "
                   "Default: off");
   cmd->add_option("--keep-tag", p.keep_tags,
