@@ -9,6 +9,7 @@
 #include "base/version.h"
 #include "cli/chroma_verbs.h"
 #include "cli/daemon_verbs.h"
+#include "cli/qdrant_verbs.h"
 #include "cli/verbs.h"
 
 namespace vecsafe::cli {
@@ -80,6 +81,9 @@ int RunApp(int argc, char** argv) {
     std::cout << target->help(prev);
     ctx.exit_status = 0;
   });
+
+  // Last of all: `backup qdrant` under `backup`, and fallbacks for verbs not registered above.
+  RegisterQdrantVerbs(app, ctx);
 
   // An unknown first word would otherwise read "A subcommand is required".
   bool known_verb = argc < 2 || argv[1][0] == '-';
