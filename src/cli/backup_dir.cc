@@ -31,7 +31,7 @@ class BarProgress : public sources::DirProgress {
 
 int RunBackupDir(const VerbContext& ctx, const BackupDirArgs& args) {
   const CommonFlags& flags = ctx.flags;
-  auto repo = OpenRepo(flags);
+  auto repo = OpenRepositoryFromFlags(flags);
   if (!repo.ok()) return ReportError(repo.status(), flags);
   sources::DirBackupOptions opts;
   opts.path = args.path;

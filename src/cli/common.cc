@@ -66,7 +66,13 @@ Result<std::string> ResolveRepoUrl(const CommonFlags& flags) {
                 "gs://bucket/prefix).");
 }
 
-Result<std::unique_ptr<Repository>> OpenRepo(const CommonFlags& flags, OpenOptions options) {
+Result<std::string> ResolvePassword(const CommonFlags& /*flags*/, bool confirm) {
+  PasswordOptions options;
+  options.confirm = confirm;
+  return GetRepositoryPassword(options);
+}
+
+Result<std::unique_ptr<Repository>> OpenRepositoryFromFlags(const CommonFlags& flags, OpenOptions options) {
   VS_ASSIGN_OR_RETURN(std::string url, ResolveRepoUrl(flags));
   options.lock_wait_seconds = std::max(options.lock_wait_seconds, flags.lock_wait_seconds);
   options.break_stale_locks = options.break_stale_locks || flags.break_stale_locks;

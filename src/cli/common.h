@@ -68,11 +68,15 @@ void AddCommonFlags(CLI::App* cmd, VerbContext& ctx, bool with_repo);
 // Error kInvalidArgument with a hint when none is set.
 Result<std::string> ResolveRepoUrl(const CommonFlags& flags);
 
+// The repository password (VECSAFE_PASSWORD, VECSAFE_PASSWORD_FILE, else a
+// prompt on a terminal, asked twice when `confirm`); see GetRepositoryPassword.
+Result<std::string> ResolvePassword(const CommonFlags& flags, bool confirm);
+
 // Opens the repository named by the flags. The password (VECSAFE_PASSWORD,
 // VECSAFE_PASSWORD_FILE, else a prompt on a terminal; see
 // GetRepositoryPassword) is only asked for when the repository is encrypted.
 // Errors: as ResolveRepoUrl and OpenRepositoryFromUrl.
-Result<std::unique_ptr<Repository>> OpenRepo(const CommonFlags& flags, OpenOptions options = {});
+Result<std::unique_ptr<Repository>> OpenRepositoryFromFlags(const CommonFlags& flags, OpenOptions options = {});
 
 // The snapshot named on the command line: a full id, a unique prefix (4+ hex),
 // or "latest" (the newest snapshot; "latest:KIND" the newest of that source

@@ -17,7 +17,7 @@ struct ExportArgs {
 
 int RunExport(const VerbContext& ctx, const ExportArgs& args) {
   const CommonFlags& flags = ctx.flags;
-  auto repo = OpenRepo(flags);
+  auto repo = OpenRepositoryFromFlags(flags);
   if (!repo.ok()) return ReportError(repo.status(), flags);
   auto manifest = LoadSnapshotArg(**repo, args.snapshot);
   if (!manifest.ok()) return ReportError(manifest.status(), flags);

@@ -42,7 +42,7 @@ int RunForget(const VerbContext& ctx, const ForgetArgs& args) {
                                                     366 * int64_t{d->years});
     opts.policy.keep_within_seconds = hours * 3600;
   }
-  auto repo = OpenRepo(flags);
+  auto repo = OpenRepositoryFromFlags(flags);
   if (!repo.ok()) return ReportError(repo.status(), flags);
   opts.dry_run = args.dry_run;
   auto result = (*repo)->Forget(opts);

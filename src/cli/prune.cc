@@ -38,7 +38,7 @@ struct PruneArgs {
 
 int RunPrune(const VerbContext& ctx, const PruneArgs& args) {
   const CommonFlags& flags = ctx.flags;
-  auto repo = OpenRepo(flags);
+  auto repo = OpenRepositoryFromFlags(flags);
   if (!repo.ok()) return ReportError(repo.status(), flags);
   PruneOptions opts;
   opts.repack_unused_fraction = args.max_unused_percent / 100.0;

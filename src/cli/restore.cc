@@ -39,7 +39,7 @@ int RunRestore(VerbContext& ctx, const RestoreArgs& args,
                "--in-place moves the old folder aside; --overwrite writes into it."),
         flags);
   }
-  auto repo = OpenRepo(flags);
+  auto repo = OpenRepositoryFromFlags(flags);
   if (!repo.ok()) return ReportError(repo.status(), flags);
   auto manifest = LoadSnapshotArg(**repo, args.snapshot);
   if (!manifest.ok()) return ReportError(manifest.status(), flags);

@@ -57,7 +57,7 @@ struct SnapshotsArgs {
 
 int RunSnapshots(const VerbContext& ctx, const SnapshotsArgs& args) {
   const CommonFlags& flags = ctx.flags;
-  auto repo = OpenRepo(flags);
+  auto repo = OpenRepositoryFromFlags(flags);
   if (!repo.ok()) return ReportError(repo.status(), flags);
   std::vector<std::string> skipped;
   auto list = (*repo)->ListSnapshots(&skipped);

@@ -35,7 +35,7 @@ int RunUnlock(const VerbContext& ctx, const UnlockArgs& args) {
                               "removes every lock."),
                        flags);
   }
-  auto repo = OpenRepo(flags);
+  auto repo = OpenRepositoryFromFlags(flags);
   if (!repo.ok()) return ReportError(repo.status(), flags);
   auto locks = (*repo)->ListLocks();
   if (!locks.ok()) return ReportError(locks.status(), flags);

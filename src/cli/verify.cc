@@ -57,7 +57,7 @@ int RunVerify(const VerbContext& ctx, const VerifyArgs& args) {
     opts.subset_n = subset->first;
     opts.subset_m = subset->second;
   }
-  auto repo = OpenRepo(flags);
+  auto repo = OpenRepositoryFromFlags(flags);
   if (!repo.ok()) return ReportError(repo.status(), flags);
   Progress bar(flags, opts.read_data ? "verify --read-data" : "verify");
   opts.progress = [&bar](uint64_t done, uint64_t total) {
