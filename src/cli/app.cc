@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "base/version.h"
+#include "cli/chroma_verbs.h"
 #include "cli/daemon_verbs.h"
 
 namespace vecsafe::cli {
@@ -15,6 +16,7 @@ int RunApp(int argc, char** argv) {
   int exit_status = 0;
   AddOpsCommand(app, &exit_status);
   AddConfigCommand(app, &exit_status);
+  AddCheckCommand(app, &exit_status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
