@@ -36,6 +36,7 @@ std::string_view CategoryWords(ErrorCode code) {
     case ErrorCode::kUnimplemented: return "not implemented";
     case ErrorCode::kTimeout: return "timed out";
     case ErrorCode::kInternal: return "internal error";
+    case ErrorCode::kIncomplete: return "incomplete";
   }
   return "error";
 }

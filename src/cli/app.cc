@@ -2,27 +2,105 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/version.h"
 #include "cli/chroma_verbs.h"
 #include "cli/daemon_verbs.h"
+#include "cli/verbs.h"
 
 namespace vecsafe::cli {
+namespace {
+
+// The deepest sub-command that was parsed, as "vecsafe backup dir".
+std::string ParsedCommandPath(const CLI::App& app) {
+  std::string path = "vecsafe";
+  const CLI::App* cur = &app;
+  while (true) {
+    const auto subs = cur->get_subcommands();
+    if (subs.empty()) break;
+    cur = subs.front();
+    path += " " + cur->get_name();
+  }
+  return path;
+}
+
+}  // namespace
 
 int RunApp(int argc, char** argv) {
   CLI::App app{"vecsafe: backups, checks and recovery for vector databases"};
+  app.name("vecsafe");
   app.set_version_flag("--version", std::string("vecsafe ") + kVersion);
   app.require_subcommand(1);
-  int exit_status = 0;
-  AddOpsCommand(app, &exit_status);
-  AddConfigCommand(app, &exit_status);
-  AddCheckCommand(app, &exit_status);
+  app.footer(
+      "Run `vecsafe VERB --help` for the flags of one verb. Environment: VECSAFE_REPO, "
+      "VECSAFE_PASSWORD, VECSAFE_PASSWORD_FILE. Exit statuses: `vecsafe errors`.");
+
+  VerbContext ctx;
+  RegisterVersionVerb(app, ctx);
+  RegisterErrorsVerb(app, ctx);
+  AddOpsCommand(app, &ctx.exit_status);
+  AddConfigCommand(app, &ctx.exit_status);
+  AddCheckCommand(app, &ctx.exit_status);
+
+  // `vecsafe help [VERB...]`: the same text as `vecsafe VERB... --help`.
+  std::vector<std::string> help_path;
+  CLI::App* help = app.add_subcommand("help", "Explain a verb: `vecsafe help backup dir`");
+  help->add_option("verb", help_path, "The verb (and sub-verb) to explain");
+  help->callback([&] {
+    const CLI::App* target = &app;
+    std::string prev;  // "vecsafe backup" for `help backup dir`, as CLI11 prints it
+    for (const std::string& name : help_path) {
+      const CLI::App* next = nullptr;
+      for (const CLI::App* sub : target->get_subcommands({})) {
+        if (sub->get_name() == name) next = sub;
+      }
+      if (next == nullptr) {
+        ctx.exit_status =
+            ReportError(Status(ErrorCode::kInvalidArgument, "unknown verb '" + name + "'",
+                               "Run `vecsafe --help` to list the verbs."),
+                        ctx.flags);
+        return;
+      }
+      prev += (prev.empty() ? "" : " ") + target->get_name();
+      target = next;
+    }
+    std::cout << target->help(prev);
+    ctx.exit_status = 0;
+  });
+
+  // An unknown first word would otherwise read "A subcommand is required".
+  bool known_verb = argc < 2 || argv[1][0] == '-';
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    known_verb = known_verb || sub->get_name() == argv[1];
+  }
+  if (!known_verb) {
+    return ReportError(
+        Status(ErrorCode::kInvalidArgument, "unknown verb '" + std::string(argv[1]) + "'",
+               "Run `vecsafe --help` to list the verbs."),
+        CommonFlags{});
+  }
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    const std::string where = ParsedCommandPath(app);
+    const Status status(ErrorCode::kInvalidArgument, e.what(),
+                        "Run `" + where + " --help` to see every flag and its default.");
+    bool json = false;
+    for (int i = 1; i < argc; ++i) json = json || std::string_view(argv[i]) == "--json";
+    CommonFlags flags;
+    flags.json = json;
+    return ReportError(status, flags);
   }
-  return exit_status;
+  return ctx.exit_status;
 }
 
 }  // namespace vecsafe::cli
