@@ -43,6 +43,7 @@ int RunApp(int argc, char** argv) {
   RegisterErrorsVerb(app, ctx);
   AddOpsCommand(app, &ctx.exit_status);
   AddConfigCommand(app, &ctx.exit_status);
+  AddServeCommand(app, &ctx.exit_status);
   AddCheckCommand(app, &ctx.exit_status);
 
   // `vecsafe help [VERB...]`: the same text as `vecsafe VERB... --help`.
