@@ -348,7 +348,9 @@ struct ForgetPolicy {
   int keep_weekly = 0;
   int keep_monthly = 0;
   int keep_yearly = 0;
-  int64_t keep_within_seconds = 0;     // keep all newer than latest - this
+  int64_t keep_within_seconds = 0;  // keep all newer than latest - this
+  // restic's duration ("1y2m3d4h"); wins over keep_within_seconds when set.
+  std::string keep_within;
   std::vector<std::string> keep_tags;  // keep any snapshot with one of these tags
 };
 

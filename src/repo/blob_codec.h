@@ -3,11 +3,19 @@
 // Stored form (docs/FORMAT.md, "blob"):
 //   unencrypted:  header(1) || payload
 //   encrypted:    AES-256-GCM( header(1) || payload ) = nonce(12) || ct || tag(16)
-// header 0x00: payload is the plaintext (raw); 0x01: payload is one zstd frame
-// that records its content size. Compression is skipped when it would not
-// save at least 1/32 of the bytes (random float vectors, already compressed
-// data), and a cheap sample test avoids even trying on data that looks
-// incompressible.
+// header 0x00: payload is the plaintext (raw).
+//        0x01: payload is one zstd frame that records its content size.
+//        0x02: byte planes, for data made of 32-bit values (float32 vectors,
+//              int32 ids): u32le n || u8 mask || plane 0..3 || tail, where
+//              plane k holds bytes k, k+4, k+8, ... of the first 4*(n/4)
+//              bytes, stored as u32le size || zstd frame if bit k of mask
+//              is set, else raw; tail is the last n%4 bytes raw.
+// A cheap sample of byte statistics picks the encoding: near-random data
+// is stored raw without trying zstd; data whose bytes at offsets 0,1,2,3
+// mod 4 are far more predictable than the whole (vectors) is split into
+// planes, so the sign/exponent bytes compress and the mantissas are not
+// searched for matches; everything else is zstd at the configured level.
+// Compression is kept only if it saves at least 1/32 of the bytes.
 //
 // Chunk id: SHA-256(plaintext), or HMAC-SHA256(id_key, plaintext) when the
 // repository is encrypted (ids then reveal nothing about the content).
@@ -26,7 +34,8 @@
 
 namespace vecsafe::repo {
 
-enum class BlobEncoding : uint8_t { kRaw = 0, kZstd = 1 };
+// Values are the stored header byte.
+enum class BlobEncoding : uint8_t { kRaw = 0, kZstd = 1, kZstdPlanes4 = 2 };
 
 struct BlobKeys {
   Key256 data;  // AES-256-GCM key of blob contents
@@ -41,6 +50,9 @@ struct BlobCodecOptions {
   int zstd_level = 1;
   // Whether to compress at all. Default: true.
   bool compress = true;
+  // Whether data of 32-bit values may use the byte-plane encoding (0x02).
+  // Default: true (smaller and faster on vectors; off only for comparisons).
+  bool byte_planes = true;
   // Set for an encrypted repository. Default: none (plaintext repository).
   std::optional<BlobKeys> keys;
   // Decode refuses blobs claiming a larger plaintext (damage, not a real

@@ -309,9 +309,9 @@ Status DeriveKeyArgon2id(std::string_view password, const uint8_t (&salt)[kArgon
                          const Argon2Params& params, uint8_t* out, size_t out_len) {
   VS_RETURN_IF_ERROR(InitSodium());
   VS_RETURN_IF_ERROR(params.Validate());
-  if (out_len < 16 || out_len > 64) {
+  if (out_len < 16 || out_len > 1024) {
     return InvalidArgument("Argon2id output length " + std::to_string(out_len) +
-                           " is outside 16..64");
+                           " is outside 16..1024");
   }
   static_assert(kArgon2SaltSize == crypto_pwhash_SALTBYTES);
   if (crypto_pwhash(out, out_len, password.data(), password.size(), salt, params.ops_limit,

@@ -144,7 +144,7 @@ struct Argon2Params {
   Status Validate() const;
 };
 
-// Derives `out_len` (16..64) bytes from a password with Argon2id v1.3.
+// Derives `out_len` (16..1024) bytes from a password with Argon2id v1.3.
 // kResourceExhausted if the memory cannot be allocated.
 Status DeriveKeyArgon2id(std::string_view password, const uint8_t (&salt)[kArgon2SaltSize],
                          const Argon2Params& params, uint8_t* out, size_t out_len);

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import error_table, run_vecsafe
+from vecsafe_testlib import error_table, run_vecsafe
 
 pytestmark = pytest.mark.asan
 

@@ -156,6 +156,28 @@ TEST(CryptoTest, AesGcmDetectsTamperingWrongKeyAndAad) {
   EXPECT_TRUE(empty_out.empty());
 }
 
+// libsodium's own crypto_pwhash (Argon2id v1.3, one lane) test vector
+// (test/default/pwhash_argon2id.c, tv() case 4 and its .exp output).
+TEST(CryptoTest, Argon2idKnownAnswer) {
+  const std::string password = Unhex(
+      "4a857e2ee8aa9b6056f2424e84d24a72473378906ee04a46cb05311502d5250b82ad86b83c8f20a23dbb74f6da"
+      "60b0b6ecffd67134d45946ac8ebfb3064294bc097d43ced68642bfb8bbbdd0f50b30118f5e");
+  const std::string salt_bytes = Unhex("39d82eef32010b8b79cc5ba88ed539fb");
+  uint8_t salt[kArgon2SaltSize];
+  std::copy(salt_bytes.begin(), salt_bytes.end(), salt);
+  Argon2Params p;
+  p.ops_limit = 3;
+  p.mem_limit_bytes = 1432947;
+  uint8_t out[190];
+  ASSERT_TRUE(DeriveKeyArgon2id(password, salt, p, out, sizeof(out)).ok());
+  EXPECT_EQ(HexEncode(out, sizeof(out)),
+            "08d8cd330c57e1b4643241d05bb468ba4ee4e932cd0858816be9ef15360b27bbd06a87130ee92222be267a"
+            "29b81f5ae8fe8613324cfc4832dc49387fd0602f1c57b4d0f3855db94fb7e12eb05f9a484aed4a4307abf5"
+            "86cd3d55c809bc081541e00b682772fb2066504ff935b8ebc551a2083882f874bc0fae68e56848ae34c910"
+            "97c3bf0cca8e75c0797eef3efde3f75e005815018db3cf7c109a812264c4de69dcb22322dbbcfa447f5b00"
+            "ecd1b04a7be1569c8e556adb7bba48adf81d");
+}
+
 // Determinism and sensitivity to every input and parameter.
 TEST(CryptoTest, Argon2idDeterministicAndParameterSensitive) {
   const uint8_t salt[kArgon2SaltSize] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};

@@ -1,0 +1,484 @@
+// Backup: SnapshotBuilder, FileSink and the parallel pipeline behind them.
+//
+// The caller's thread cuts chunks (FastCDC) and hashes the whole file; a pool
+// of workers computes chunk ids, drops duplicates, compresses, encrypts and
+// packs; whoever fills a pack uploads it with one Put. The bytes queued or
+// in the workers are capped (kMaxInflightBytes) so memory stays flat:
+// Append() blocks when the cap is reached.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "base/version.h"
+#include "repo/format.h"
+#include "repo/manifest_codec.h"
+#include "repo/repo_impl.h"
+
+namespace vecsafe::repo {
+namespace {
+
+constexpr size_t kMaxInflightBytes = 24u << 20;
+
+class BackupPipeline {
+ public:
+  BackupPipeline(RepositoryImpl* repo, int workers) : repo_(repo) {
+    pack_.Reserve(repo->config().pack_target + BlobCodec::MaxEncodedSize(repo->config().chunk_max));
+    for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { WorkerLoop(); });
+  }
+  ~BackupPipeline() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+      // Dropped without Flush(): the snapshot is abandoned, skip queued work.
+      if (error_.ok()) error_ = Cancelled("snapshot abandoned");
+    }
+    work_cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+  // Queues a chunk whose id goes into *slot. Blocks while the pipeline is full.
+  Status Submit(const uint8_t* data, size_t n, Hash256* slot) {
+    std::unique_lock<std::mutex> lk(mu_);
+    space_cv_.wait(
+        lk, [&] { return !error_.ok() || inflight_ == 0 || inflight_ + n <= kMaxInflightBytes; });
+    if (!error_.ok()) return error_;
+    inflight_ += n;
+    queue_.push_back(Job{std::string(reinterpret_cast<const char*>(data), n), slot});
+    lk.unlock();
+    work_cv_.notify_one();
+    return Status::OK();
+  }
+
+  Status error() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return error_;
+  }
+
+  // Waits for every queued chunk, then uploads the last, partial pack.
+  Status Flush() {
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      idle_cv_.wait(lk, [&] { return (queue_.empty() && busy_ == 0) || !error_.ok(); });
+      if (!error_.ok()) return error_;
+    }
+    std::unique_lock<std::mutex> plk(pack_mu_);
+    if (pack_.empty()) return Status::OK();
+    PackWriter last = std::move(pack_);
+    pack_ = PackWriter();
+    plk.unlock();
+    return Upload(&last);
+  }
+
+  std::vector<IndexPack> TakeNewPacks() {
+    std::lock_guard<std::mutex> lk(packs_mu_);
+    return std::move(new_packs_);
+  }
+
+  std::atomic<uint64_t> chunks_total{0};
+  std::atomic<uint64_t> chunks_new{0};
+  std::atomic<uint64_t> bytes_new_raw{0};
+  std::atomic<uint64_t> bytes_new_stored{0};
+  std::atomic<uint64_t> packs_written{0};
+
+ private:
+  struct Job {
+    std::string data;
+    Hash256* slot;
+  };
+
+  void Fail(const Status& s) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (error_.ok()) error_ = s;
+    }
+    space_cv_.notify_all();
+    idle_cv_.notify_all();
+  }
+
+  void WorkerLoop() {
+    std::string encoded;
+    while (true) {
+      Job job;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        work_cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stop_ and nothing left
+        job = std::move(queue_.front());
+        queue_.pop_front();
+        ++busy_;
+      }
+      size_t n = job.data.size();
+      Status s = error().ok() ? Process(job, &encoded) : Status::OK();
+      if (!s.ok()) Fail(s);
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        inflight_ -= n;
+        --busy_;
+      }
+      space_cv_.notify_one();
+      idle_cv_.notify_all();
+    }
+  }
+
+  Status Process(Job& job, std::string* encoded) {
+    const BlobCodec& codec = repo_->codec();
+    Hash256 id = codec.ChunkId(job.data);
+    *job.slot = id;
+    chunks_total.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lk(dedup_mu_);
+      if (seen_.count(id) != 0) return Status::OK();
+      if (repo_->HasBlob(id)) {
+        seen_.insert(id);
+        return Status::OK();
+      }
+      seen_.insert(id);
+    }
+    encoded->clear();
+    BlobEncoding encoding = BlobEncoding::kRaw;
+    VS_RETURN_IF_ERROR(
+        codec.Encode(job.data.data(), job.data.size(), encoded, AsStringView(id), &encoding));
+    chunks_new.fetch_add(1, std::memory_order_relaxed);
+    bytes_new_raw.fetch_add(job.data.size(), std::memory_order_relaxed);
+    bytes_new_stored.fetch_add(encoded->size(), std::memory_order_relaxed);
+    uint32_t raw_length = static_cast<uint32_t>(job.data.size());
+    job.data = std::string();  // free the plaintext before a possibly long upload
+    std::unique_lock<std::mutex> plk(pack_mu_);
+    pack_.Add(id, *encoded, raw_length, static_cast<uint8_t>(encoding));
+    if (pack_.size() < repo_->config().pack_target) return Status::OK();
+    PackWriter full = std::move(pack_);
+    pack_ = PackWriter();
+    pack_.Reserve(repo_->config().pack_target +
+                  BlobCodec::MaxEncodedSize(repo_->config().chunk_max));
+    plk.unlock();
+    return Upload(&full);
+  }
+
+  Status Upload(PackWriter* pack) {
+    IndexPack ip;
+    ip.blobs = pack->entries();
+    VS_ASSIGN_OR_RETURN(std::string bytes, pack->Finish(repo_->data_key()));
+    ip.id = Sha256(bytes);
+    ip.size = bytes.size();
+    Status s = repo_->store().Put(PackKey(ip.id), bytes);
+    if (!s.ok()) return s.WithContext("writing pack " + HexEncode(ip.id).substr(0, 16));
+    packs_written.fetch_add(1);
+    std::lock_guard<std::mutex> lk(packs_mu_);
+    new_packs_.push_back(std::move(ip));
+    return Status::OK();
+  }
+
+  RepositoryImpl* repo_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable work_cv_, space_cv_, idle_cv_;
+  std::deque<Job> queue_;
+  size_t inflight_ = 0;
+  int busy_ = 0;
+  bool stop_ = false;
+  Status error_;
+
+  std::mutex dedup_mu_;
+  std::unordered_set<Hash256, Hash256Hasher> seen_;
+  std::mutex pack_mu_;
+  PackWriter pack_;
+  std::mutex packs_mu_;
+  std::vector<IndexPack> new_packs_;
+};
+
+struct PendingEntry {
+  FileEntry entry;
+  size_t first_slot = 0;
+  size_t slot_count = 0;
+  bool from_parent = false;  // entry.chunks already filled
+  bool dropped = false;      // sink destroyed without Close()
+};
+
+class BuilderImpl;
+
+class FileSinkImpl : public FileSink {
+ public:
+  FileSinkImpl(BuilderImpl* b, size_t entry) : b_(b), entry_(entry) {}
+  ~FileSinkImpl() override;
+  Status Append(std::string_view bytes) override;
+  Result<FileResult> Close() override;
+
+ private:
+  Status Emit(const uint8_t* p, size_t n);
+  BuilderImpl* b_;
+  size_t entry_;
+  std::unique_ptr<StreamChunker> chunker_;
+  Sha256Stream sha_;
+  uint64_t size_ = 0;
+  bool closed_ = false;
+  friend class BuilderImpl;
+};
+
+class BuilderImpl : public SnapshotBuilder {
+ public:
+  BuilderImpl(RepositoryImpl* repo, SnapshotSpec spec, std::unique_ptr<LockHandle> lock,
+              std::optional<Manifest> parent)
+      : repo_(repo),
+        spec_(std::move(spec)),
+        lock_(std::move(lock)),
+        pipeline_(std::make_unique<BackupPipeline>(repo, repo->threads())),
+        started_ns_(NowUnixNs()),
+        started_(std::chrono::steady_clock::now()) {
+    if (parent.has_value()) {
+      parent_id_ = parent->id;
+      for (auto& e : parent->entries) {
+        if (e.type == EntryType::kFile) {
+          std::string path = e.path;
+          parent_files_.emplace(std::move(path), std::move(e));
+        }
+      }
+    }
+  }
+
+  Status AddDirectory(const EntryMeta& meta) override {
+    VS_RETURN_IF_ERROR(CheckNewPath(meta.path));
+    PendingEntry p;
+    p.entry = MakeEntry(meta, EntryType::kDirectory);
+    entries_.push_back(std::move(p));
+    return Status::OK();
+  }
+
+  Status AddSymlink(const EntryMeta& meta, std::string_view target) override {
+    VS_RETURN_IF_ERROR(CheckNewPath(meta.path));
+    PendingEntry p;
+    p.entry = MakeEntry(meta, EntryType::kSymlink);
+    p.entry.link_target = std::string(target);
+    entries_.push_back(std::move(p));
+    return Status::OK();
+  }
+
+  Result<std::unique_ptr<FileSink>> BeginFile(const EntryMeta& meta) override {
+    if (sink_open_) {
+      return FailedPrecondition("another file of this snapshot is still open",
+                                "Close() each FileSink before starting the next file.");
+    }
+    VS_RETURN_IF_ERROR(pipeline_->error());
+    VS_RETURN_IF_ERROR(CheckNewPath(meta.path));
+    PendingEntry p;
+    p.entry = MakeEntry(meta, EntryType::kFile);
+    p.first_slot = slots_.size();
+    entries_.push_back(std::move(p));
+    auto sink = std::make_unique<FileSinkImpl>(this, entries_.size() - 1);
+    sink->chunker_ = std::make_unique<StreamChunker>(repo_->chunker());
+    sink_open_ = true;
+    return std::unique_ptr<FileSink>(std::move(sink));
+  }
+
+  Result<bool> AddUnchangedFile(const EntryMeta& meta) override {
+    auto it = parent_files_.find(meta.path);
+    if (it == parent_files_.end()) return false;
+    const FileEntry& old = it->second;
+    if (old.size != meta.size || old.mtime_ns != meta.mtime_ns || old.inode != meta.inode ||
+        old.device != meta.device) {
+      return false;
+    }
+    // Reuse only what the index still has (a damaged or pruned parent must
+    // not make the new snapshot point at nothing).
+    for (const auto& hex : old.chunks) {
+      auto id = ParseHash256(hex);
+      if (!id.ok() || !repo_->HasBlob(*id)) return false;
+    }
+    VS_RETURN_IF_ERROR(CheckNewPath(meta.path));
+    PendingEntry p;
+    p.entry = old;
+    p.entry.mode = meta.mode & 07777u;
+    p.from_parent = true;
+    entries_.push_back(std::move(p));
+    ++files_unchanged_;
+    return true;
+  }
+
+  void SetSourceInfo(const nlohmann::json& source) override {
+    if (source.is_object()) {
+      for (const auto& [k, v] : source.items()) spec_.source[k] = v;
+    } else {
+      spec_.source = source;
+    }
+  }
+
+  void AddSourceChecksum(std::string_view path, std::string_view algorithm,
+                         std::string_view hex) override {
+    source_checksums_[std::string(path)][std::string(algorithm)] = std::string(hex);
+  }
+
+  Result<Manifest> Commit() override {
+    if (committed_) return FailedPrecondition("snapshot already committed");
+    if (sink_open_) {
+      return FailedPrecondition("a file of this snapshot is still open",
+                                "Close() the last FileSink before Commit().");
+    }
+    VS_RETURN_IF_ERROR(pipeline_->Flush());
+    std::vector<IndexPack> packs = pipeline_->TakeNewPacks();
+    if (!packs.empty()) {
+      IndexFile index;
+      index.packs = packs;
+      auto id = repo_->PutMeta(kIndexPrefix, "index", EncodeIndexJson(index));
+      if (!id.ok()) return id.status().WithContext("writing the index");
+      repo_->AddPacksToIndex(packs);
+    }
+    Manifest m;
+    m.schema_version = kManifestSchemaVersion;
+    m.time_unix_ns = started_ns_;
+    m.time = FormatTimeNs(started_ns_);
+    m.hostname = spec_.hostname.empty() ? repo_->hostname() : spec_.hostname;
+    m.source_kind = spec_.source_kind;
+    m.source = spec_.source;
+    m.source_checksums = source_checksums_;
+    m.tags = spec_.tags;
+    m.parent = parent_id_;
+    m.vecsafe_version = kVersion;
+    SnapshotStats& st = m.stats;
+    for (auto& p : entries_) {
+      if (p.dropped) continue;
+      FileEntry& e = p.entry;
+      if (e.type == EntryType::kFile) {
+        if (!p.from_parent) {
+          e.chunks.reserve(p.slot_count);
+          for (size_t i = 0; i < p.slot_count; ++i) {
+            e.chunks.push_back(HexEncode(slots_[p.first_slot + i]));
+          }
+        }
+        ++st.files;
+        st.bytes_total += e.size;
+      } else if (e.type == EntryType::kDirectory) {
+        ++st.dirs;
+      }
+      m.entries.push_back(std::move(e));
+    }
+    std::sort(m.entries.begin(), m.entries.end(),
+              [](const FileEntry& a, const FileEntry& b) { return a.path < b.path; });
+    st.bytes_read = bytes_read_;
+    st.files_unchanged = files_unchanged_;
+    st.chunks_total = pipeline_->chunks_total.load();
+    for (const auto& p : entries_) {
+      if (p.from_parent && !p.dropped) st.chunks_total += p.entry.chunks.size();
+    }
+    st.chunks_new = pipeline_->chunks_new.load();
+    st.bytes_new_raw = pipeline_->bytes_new_raw.load();
+    st.bytes_new_stored = pipeline_->bytes_new_stored.load();
+    st.packs_written = pipeline_->packs_written.load();
+    st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    pipeline_.reset();
+    auto id = repo_->PutMeta(kSnapshotsPrefix, "snapshot", EncodeManifestJson(m));
+    if (!id.ok()) return id.status().WithContext("writing the snapshot manifest");
+    m.id = HexEncode(*id);
+    committed_ = true;
+    if (lock_) lock_->Release().IgnoreError();
+    return m;
+  }
+
+  // ---- used by FileSinkImpl ----
+  Status SubmitChunk(size_t entry, const uint8_t* p, size_t n) {
+    slots_.emplace_back();
+    ++entries_[entry].slot_count;
+    bytes_read_ += n;
+    return pipeline_->Submit(p, n, &slots_.back());
+  }
+  Status PipelineError() { return pipeline_->error(); }
+  void SinkDone(size_t entry, bool closed, const FileResult& r) {
+    sink_open_ = false;
+    if (!closed) {
+      entries_[entry].dropped = true;
+      return;
+    }
+    entries_[entry].entry.sha256 = r.sha256;
+    entries_[entry].entry.size = r.size;
+  }
+
+ private:
+  Status CheckNewPath(const std::string& path) {
+    VS_RETURN_IF_ERROR(ValidateEntryPath(path));
+    if (!paths_.insert(path).second) {
+      return InvalidArgument("path '" + path + "' was added twice to this snapshot");
+    }
+    return Status::OK();
+  }
+
+  static FileEntry MakeEntry(const EntryMeta& meta, EntryType type) {
+    FileEntry e;
+    e.path = meta.path;
+    e.type = type;
+    e.mode = meta.mode & 07777u;
+    e.mtime_ns = meta.mtime_ns;
+    e.inode = meta.inode;
+    e.device = meta.device;
+    return e;
+  }
+
+  RepositoryImpl* repo_;
+  SnapshotSpec spec_;
+  std::unique_ptr<LockHandle> lock_;
+  std::unique_ptr<BackupPipeline> pipeline_;
+  int64_t started_ns_;
+  std::chrono::steady_clock::time_point started_;
+  std::string parent_id_;
+  std::unordered_map<std::string, FileEntry> parent_files_;
+  std::vector<PendingEntry> entries_;
+  std::deque<Hash256> slots_;  // stable addresses: workers write ids into them
+  std::unordered_set<std::string> paths_;
+  nlohmann::json source_checksums_ = nlohmann::json::object();
+  uint64_t bytes_read_ = 0;
+  uint64_t files_unchanged_ = 0;
+  bool sink_open_ = false;
+  bool committed_ = false;
+};
+
+FileSinkImpl::~FileSinkImpl() {
+  if (!closed_) b_->SinkDone(entry_, false, {});
+}
+
+Status FileSinkImpl::Emit(const uint8_t* p, size_t n) { return b_->SubmitChunk(entry_, p, n); }
+
+Status FileSinkImpl::Append(std::string_view bytes) {
+  if (closed_) return FailedPrecondition("Append() after Close()");
+  sha_.Update(bytes);
+  size_ += bytes.size();
+  return chunker_->Write(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                         [this](const uint8_t* p, size_t n) { return Emit(p, n); });
+}
+
+Result<FileResult> FileSinkImpl::Close() {
+  if (closed_) return FailedPrecondition("Close() called twice");
+  Status s = chunker_->Finish([this](const uint8_t* p, size_t n) { return Emit(p, n); });
+  if (!s.ok()) return s;
+  VS_RETURN_IF_ERROR(b_->PipelineError());
+  FileResult r;
+  r.sha256 = HexEncode(sha_.Finish());
+  r.size = size_;
+  closed_ = true;
+  b_->SinkDone(entry_, true, r);
+  return r;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SnapshotBuilder>> RepositoryImpl::NewSnapshot(const SnapshotSpec& spec) {
+  if (spec.source_kind.empty()) {
+    return InvalidArgument("snapshot spec has no source kind",
+                           "Use \"dir\", \"chroma\" or "
+                           "\"qdrant\".");
+  }
+  VS_RETURN_IF_ERROR(CheckIndexHealthy());
+  std::optional<Manifest> parent;
+  if (!spec.parent.empty()) {
+    auto p = LoadSnapshot(spec.parent);
+    if (!p.ok()) return p.status().WithContext("loading the parent snapshot");
+    parent = std::move(*p);
+  }
+  VS_ASSIGN_OR_RETURN(auto lock, Lock(LockMode::kShared, "backup"));
+  return std::unique_ptr<SnapshotBuilder>(
+      std::make_unique<BuilderImpl>(this, spec, std::move(lock), std::move(parent)));
+}
+
+}  // namespace vecsafe::repo

@@ -1,0 +1,102 @@
+// The Repository implementation, shared by backup.cc, restore.cc, verify.cc
+// and prune.cc. Internal: use include/vecsafe/repository.h.
+#ifndef VECSAFE_REPO_REPO_IMPL_H_
+#define VECSAFE_REPO_REPO_IMPL_H_
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "repo/blob_codec.h"
+#include "repo/chunker.h"
+#include "repo/config_codec.h"
+#include "repo/crypto.h"
+#include "repo/index.h"
+#include "repo/lock.h"
+#include "vecsafe/repository.h"
+
+namespace vecsafe::repo {
+
+class RepositoryImpl : public Repository {
+ public:
+  RepositoryImpl(std::unique_ptr<ObjectStore> store, const OpenOptions& options,
+                 const RepoConfig& config, const std::optional<Key256>& master);
+
+  // Reads every index object. Damaged ones are remembered (index_problems_)
+  // rather than failing, so verify can report them and prune can rebuild.
+  Status LoadIndex();
+
+  RepositoryInfo Info() const override;
+  ObjectStore& store() override { return *store_; }
+  Result<std::vector<Manifest>> ListSnapshots(std::vector<std::string>* skipped) override;
+  Result<Manifest> LoadSnapshot(std::string_view id_or_prefix) override;
+  Result<std::optional<Manifest>> FindLatest(std::string_view source_kind,
+                                             const nlohmann::json& source,
+                                             std::string_view hostname) override;
+  Result<std::unique_ptr<SnapshotBuilder>> NewSnapshot(const SnapshotSpec& spec) override;
+  Result<std::unique_ptr<FileReader>> OpenFile(const Manifest& manifest,
+                                               std::string_view path) override;
+  Result<RestoreResult> RestoreToDirectory(const Manifest& manifest, const std::string& target,
+                                           const RestoreOptions& options) override;
+  Status ExportTar(const Manifest& manifest, const std::string& out_path,
+                   const ExportOptions& options) override;
+  Result<VerifyReport> Verify(const VerifyOptions& options) override;
+  Result<ForgetResult> Forget(const ForgetOptions& options) override;
+  Status RemoveSnapshots(const std::vector<std::string>& ids_or_prefixes) override;
+  Result<PruneResult> Prune(const PruneOptions& options) override;
+  Result<std::vector<LockInfo>> ListLocks() override;
+  Result<int> BreakLocks(bool all) override;
+
+  // ---- internals used by the pipeline and readers ----
+  const BlobCodec& codec() const { return *codec_; }
+  const Chunker& chunker() const { return *chunker_; }
+  const RepoConfig& config() const { return config_; }
+  const std::optional<Key256>& data_key() const { return data_key_; }
+  int threads() const { return threads_; }
+  const std::string& hostname() const { return hostname_; }
+
+  // Metadata objects: encoded with the blob codec (aad = kind) and named by
+  // the SHA-256 of the stored bytes.
+  Result<Hash256> PutMeta(std::string_view prefix, std::string_view kind, std::string_view json);
+  // kNotFound, or kDataLoss naming the object when it is damaged.
+  Result<std::string> GetMeta(std::string_view key, std::string_view kind);
+
+  // Chunk lookups (thread-safe).
+  std::optional<BlobLocation> FindBlob(const Hash256& id) const;
+  bool HasBlob(const Hash256& id) const;
+  Hash256 PackIdAt(uint32_t pack) const;
+  void AddPacksToIndex(const std::vector<IndexPack>& packs);
+  // Fails with kDataLoss when index objects are damaged (names them).
+  Status CheckIndexHealthy() const;
+
+  // Decodes one stored blob and checks it against its id.
+  Status DecodeBlob(const Hash256& id, std::string_view stored, std::string* out) const;
+  // Reads, decodes and checks one chunk.
+  Status ReadChunk(const Hash256& id, std::string* out);
+
+  Result<std::unique_ptr<LockHandle>> Lock(LockMode mode, std::string_view operation);
+
+ private:
+  std::unique_ptr<ObjectStore> store_;
+  OpenOptions options_;
+  RepoConfig config_;
+  std::optional<Key256> data_key_;
+  std::unique_ptr<BlobCodec> codec_;
+  std::unique_ptr<Chunker> chunker_;
+  int threads_ = 1;
+  std::string hostname_;
+
+  mutable std::mutex index_mu_;
+  MasterIndex index_;
+  std::vector<Hash256> index_files_;         // loaded (not superseded)
+  std::vector<std::string> index_problems_;  // damaged index objects
+
+  friend class PruneRun;
+};
+
+}  // namespace vecsafe::repo
+
+#endif  // VECSAFE_REPO_REPO_IMPL_H_

@@ -1,0 +1,372 @@
+// Verify: report every problem, never stop at the first.
+//
+// Cheap: index objects decode, every pack the index names exists with the
+// size the index says, every snapshot decodes and every chunk it uses is in
+// the index. --read-data adds: every referenced chunk is read, decrypted,
+// decompressed and re-hashed while every distinct file is re-hashed against
+// its sha256; pack headers are checked against the index; chunks no snapshot
+// uses are decoded too. A subset n/m reads only the packs whose id falls in
+// that slice and decodes all their chunks (no file hashes).
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "repo/format.h"
+#include "repo/manifest_codec.h"
+#include "repo/repo_impl.h"
+
+namespace vecsafe::repo {
+namespace {
+
+constexpr uint64_t kRunBytes = 8u << 20;
+constexpr size_t kMaxUsers = 8;
+
+class Reporter {
+ public:
+  explicit Reporter(VerifyReport* r) : r_(r) {}
+  void Add(std::string kind, std::string id, VerifyStatus st, std::string detail = {},
+           std::vector<std::string> used_by = {}) {
+    std::lock_guard<std::mutex> lk(mu_);
+    ++r_->counts[static_cast<int>(st)];
+    if (st == VerifyStatus::kOk) return;
+    r_->problems.push_back(
+        VerifyItem{std::move(kind), std::move(id), st, std::move(detail), std::move(used_by)});
+  }
+
+ private:
+  VerifyReport* r_;
+  std::mutex mu_;
+};
+
+VerifyStatus StatusFor(const Status& s) {
+  if (s.code() == ErrorCode::kNotFound) return VerifyStatus::kMissing;
+  if (s.code() == ErrorCode::kDataLoss) return VerifyStatus::kChecksumMismatch;
+  return VerifyStatus::kOther;
+}
+
+}  // namespace
+
+Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
+  if (options.subset_m < 1 || options.subset_n < 1 || options.subset_n > options.subset_m) {
+    return InvalidArgument("bad read-data subset " + std::to_string(options.subset_n) + "/" +
+                               std::to_string(options.subset_m),
+                           "Give n/m with 1 <= n <= m, e.g. 1/7.");
+  }
+  VS_ASSIGN_OR_RETURN(auto lock, Lock(LockMode::kShared, "verify"));
+  VS_RETURN_IF_ERROR(LoadIndex());  // see what is on storage now
+  VerifyReport report;
+  Reporter rep(&report);
+
+  // Index objects.
+  std::vector<std::string> index_problems;
+  MasterIndex index;
+  {
+    std::lock_guard<std::mutex> lk(index_mu_);
+    index_problems = index_problems_;
+    index = index_;
+  }
+  for (const auto& p : index_problems) {
+    rep.Add("index", p.substr(0, p.find(':')),
+            p.find("does not match") != std::string::npos ? VerifyStatus::kChecksumMismatch
+                                                          : VerifyStatus::kOther,
+            p);
+  }
+
+  // Packs: present and of the right size.
+  VS_ASSIGN_OR_RETURN(auto objects, store_->ListAll(kDataPrefix));
+  std::unordered_map<Hash256, uint64_t, Hash256Hasher> present;
+  for (const auto& o : objects) {
+    auto id = IdFromKey(o.key);
+    if (id.ok()) present[*id] = o.size;
+  }
+  std::vector<bool> pack_ok(index.pack_count(), false);
+  for (uint32_t i = 0; i < index.pack_count(); ++i) {
+    const IndexPack& p = index.packs()[i];
+    std::string key = PackKey(p.id);
+    auto it = present.find(p.id);
+    if (it == present.end()) {
+      rep.Add("pack", key, VerifyStatus::kMissing, "listed in the index but not in storage");
+    } else if (it->second != p.size) {
+      rep.Add("pack", key, VerifyStatus::kSizeInvalid,
+              "size " + std::to_string(it->second) + ", index says " + std::to_string(p.size));
+    } else {
+      pack_ok[i] = true;
+      rep.Add("pack", key, VerifyStatus::kOk);
+    }
+    ++report.packs_checked;
+  }
+
+  // Snapshots and the chunks they use.
+  VS_ASSIGN_OR_RETURN(auto snap_objects, store_->ListAll(kSnapshotsPrefix));
+  std::vector<Manifest> manifests;
+  for (const auto& o : snap_objects) {
+    auto id = IdFromKey(o.key);
+    if (!id.ok()) continue;
+    auto json = GetMeta(o.key, "snapshot");
+    Result<Manifest> m =
+        json.ok() ? ParseManifestJson(*json, HexEncode(*id)) : Result<Manifest>(json.status());
+    if (!m.ok()) {
+      if (m.status().code() == ErrorCode::kNotFound) continue;
+      rep.Add("snapshot", o.key, StatusFor(m.status()), m.status().message());
+      continue;
+    }
+    rep.Add("snapshot", o.key, VerifyStatus::kOk);
+    manifests.push_back(std::move(*m));
+  }
+  std::unordered_map<Hash256, std::vector<std::string>, Hash256Hasher> users;
+  for (const auto& m : manifests) {
+    for (const auto& e : m.entries) {
+      if (e.type != EntryType::kFile) continue;
+      uint64_t sum = 0;
+      bool all_known = true;
+      for (const auto& hex : e.chunks) {
+        auto id = ParseHash256(hex);
+        if (!id.ok()) continue;  // the manifest parser rejects these
+        auto& u = users[*id];
+        std::string who = m.ShortId() + ":" + e.path;
+        if (u.size() < kMaxUsers && (u.empty() || u.back() != who)) u.push_back(who);
+        const BlobLocation* loc = index.Find(*id);
+        if (loc == nullptr) {
+          all_known = false;
+          continue;
+        }
+        sum += loc->raw_length;
+      }
+      if (all_known && sum != e.size) {
+        rep.Add("file", m.ShortId() + ":" + e.path, VerifyStatus::kSizeInvalid,
+                "chunks add up to " + std::to_string(sum) + " bytes, manifest says " +
+                    std::to_string(e.size));
+      }
+    }
+  }
+  std::unordered_set<Hash256, Hash256Hasher> bad_chunks;
+  for (const auto& [id, who] : users) {
+    ++report.chunks_checked;
+    const BlobLocation* loc = index.Find(id);
+    if (loc == nullptr) {
+      rep.Add("chunk", HexEncode(id), VerifyStatus::kMissing, "not in the index", who);
+      bad_chunks.insert(id);
+    } else if (!pack_ok[loc->pack]) {
+      rep.Add("chunk", HexEncode(id), VerifyStatus::kMissing,
+              "its pack " + PackKey(index.pack_id(loc->pack)) + " is missing or truncated", who);
+      bad_chunks.insert(id);
+    } else if (!options.read_data) {
+      rep.Add("chunk", HexEncode(id), VerifyStatus::kOk);
+    }
+  }
+  if (!options.read_data) return report;
+
+  // ---- read-data ----
+  bool full = options.subset_m == 1;
+  std::vector<uint32_t> packs_to_read;
+  for (uint32_t i = 0; i < index.pack_count(); ++i) {
+    if (!pack_ok[i]) continue;
+    const Hash256& id = index.pack_id(i);
+    uint32_t slice =
+        (static_cast<uint32_t>(id[0]) << 8 | id[1]) % static_cast<uint32_t>(options.subset_m);
+    if (slice == static_cast<uint32_t>(options.subset_n - 1)) packs_to_read.push_back(i);
+  }
+  std::atomic<uint64_t> bytes_read{0};
+  std::mutex bad_mu;
+  std::mutex progress_mu;
+  uint64_t total_bytes = 0;
+  for (uint32_t i : packs_to_read) total_bytes += index.packs()[i].size;
+  auto progress = [&](uint64_t n) {
+    uint64_t done = bytes_read.fetch_add(n) + n;
+    if (options.progress) {
+      std::lock_guard<std::mutex> lk(progress_mu);
+      options.progress(done, total_bytes);
+    }
+  };
+  auto run_parallel = [&](size_t count, const std::function<void(size_t)>& fn) {
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> pool;
+    int n = std::max(1, std::min<int>(threads_, static_cast<int>(count)));
+    for (int t = 0; t < n; ++t) {
+      pool.emplace_back([&] {
+        for (size_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) fn(i);
+      });
+    }
+    for (auto& t : pool) t.join();
+  };
+
+  // Pack pass: headers against the index; decode the chunks that no file
+  // pass below will read (all of them for a subset).
+  run_parallel(packs_to_read.size(), [&](size_t k) {
+    uint32_t pi = packs_to_read[k];
+    const IndexPack& p = index.packs()[pi];
+    std::string key = PackKey(p.id);
+    std::vector<const PackEntry*> todo;
+    for (const auto& b : p.blobs) {
+      if (!full || users.count(b.id) == 0) todo.push_back(&b);
+    }
+    uint64_t tail = std::min<uint64_t>(p.size, 64u << 10);
+    auto suffix = store_->Get(key, p.size - tail, tail);
+    if (!suffix.ok()) {
+      rep.Add("pack", key, StatusFor(suffix.status()), suffix.status().message());
+      return;
+    }
+    auto entries = ParsePackSuffix(*suffix, p.size, data_key_);
+    if (!entries.ok() && entries.status().code() == ErrorCode::kDataLoss &&
+        entries.status().message().find("not in the bytes read") != std::string::npos) {
+      suffix = store_->Get(key);
+      if (suffix.ok()) entries = ParsePackSuffix(*suffix, p.size, data_key_);
+    }
+    if (!entries.ok()) {
+      rep.Add("pack", key, VerifyStatus::kChecksumMismatch,
+              "pack header: " + entries.status().message());
+    } else {
+      std::set<std::tuple<Hash256, uint64_t, uint32_t>> listed;
+      for (const auto& e : *entries) listed.emplace(e.id, e.offset, e.length);
+      for (const auto& b : p.blobs) {
+        if (listed.count({b.id, b.offset, b.length}) == 0) {
+          rep.Add("pack", key, VerifyStatus::kOther,
+                  "pack header does not list chunk " + HexEncode(b.id).substr(0, 16) +
+                      " that the index places there");
+          break;
+        }
+      }
+    }
+    if (todo.empty()) return;
+    auto data = store_->Get(key);
+    if (!data.ok()) {
+      rep.Add("pack", key, StatusFor(data.status()), data.status().message());
+      return;
+    }
+    progress(data->size());
+    std::string plain;
+    for (const PackEntry* b : todo) {
+      plain.clear();
+      Status s =
+          b->offset + b->length <= data->size()
+              ? DecodeBlob(b->id, std::string_view(*data).substr(b->offset, b->length), &plain)
+              : DataLoss("beyond the end of its pack");
+      auto u = users.find(b->id);
+      std::vector<std::string> who = u == users.end() ? std::vector<std::string>{} : u->second;
+      rep.Add("chunk", HexEncode(b->id), s.ok() ? VerifyStatus::kOk : StatusFor(s),
+              s.ok() ? "" : s.message() + " (in " + key + ")", who);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lk(bad_mu);
+        bad_chunks.insert(b->id);
+      }
+    }
+  });
+
+  if (full) {
+    // File pass: every distinct file content once; its chunks in order.
+    std::map<std::pair<std::string, std::vector<std::string>>, std::vector<std::string>> distinct;
+    std::vector<const FileEntry*> firsts;
+    for (const auto& m : manifests) {
+      for (const auto& e : m.entries) {
+        if (e.type != EntryType::kFile) continue;
+        auto [it, fresh] = distinct.try_emplace({e.sha256, e.chunks});
+        it->second.push_back(m.ShortId() + ":" + e.path);
+        if (fresh) firsts.push_back(&e);
+      }
+    }
+    std::vector<const std::vector<std::string>*> names;
+    for (const FileEntry* e : firsts) names.push_back(&distinct[{e->sha256, e->chunks}]);
+    std::mutex verified_mu;
+    std::unordered_set<Hash256, Hash256Hasher> reported;  // each chunk reported once
+    run_parallel(firsts.size(), [&](size_t k) {
+      const FileEntry& e = *firsts[k];
+      std::vector<Hash256> ids;
+      for (const auto& hex : e.chunks) ids.push_back(*ParseHash256(hex));
+      Sha256Stream sha;
+      uint64_t size = 0;
+      std::string damaged;
+      std::string buf;
+      std::string plain;
+      size_t i = 0;
+      while (i < ids.size()) {
+        const BlobLocation* first = index.Find(ids[i]);
+        {
+          std::lock_guard<std::mutex> lk(bad_mu);
+          if (first == nullptr || bad_chunks.count(ids[i]) != 0 || !pack_ok[first->pack]) {
+            if (damaged.empty()) damaged = HexEncode(ids[i]).substr(0, 16);
+            ++i;
+            continue;
+          }
+        }
+        // A run of chunks back to back in one pack: one read.
+        size_t j = i + 1;
+        uint64_t end = first->offset + first->length;
+        while (j < ids.size()) {
+          const BlobLocation* l = index.Find(ids[j]);
+          if (l == nullptr || l->pack != first->pack || l->offset != end ||
+              end - first->offset + l->length > kRunBytes) {
+            break;
+          }
+          end += l->length;
+          ++j;
+        }
+        std::string key = PackKey(index.pack_id(first->pack));
+        auto got = store_->Get(key, first->offset, end - first->offset);
+        if (!got.ok() || got->size() != end - first->offset) {
+          Status s = got.ok() ? DataLoss("pack " + key + " is truncated") : got.status();
+          for (size_t x = i; x < j; ++x) {
+            std::lock_guard<std::mutex> lk(bad_mu);
+            if (bad_chunks.insert(ids[x]).second) {
+              rep.Add("chunk", HexEncode(ids[x]), StatusFor(s), s.message(), users.at(ids[x]));
+            }
+          }
+          if (damaged.empty()) damaged = HexEncode(ids[i]).substr(0, 16);
+          i = j;
+          continue;
+        }
+        progress(got->size());
+        for (size_t x = i; x < j; ++x) {
+          const BlobLocation* l = index.Find(ids[x]);
+          plain.clear();
+          Status s = DecodeBlob(
+              ids[x], std::string_view(*got).substr(l->offset - first->offset, l->length), &plain);
+          bool first_report;
+          {
+            std::lock_guard<std::mutex> lk(verified_mu);
+            first_report = reported.insert(ids[x]).second;
+          }
+          if (!s.ok()) {
+            if (damaged.empty()) damaged = HexEncode(ids[x]).substr(0, 16);
+            std::lock_guard<std::mutex> lk(bad_mu);
+            if (bad_chunks.insert(ids[x]).second) {
+              rep.Add("chunk", HexEncode(ids[x]), StatusFor(s), s.message() + " (in " + key + ")",
+                      users.at(ids[x]));
+            }
+            continue;
+          }
+          if (first_report) rep.Add("chunk", HexEncode(ids[x]), VerifyStatus::kOk);
+          sha.Update(plain);
+          size += plain.size();
+        }
+        i = j;
+      }
+      std::string digest = HexEncode(sha.Finish());
+      for (const auto& name : *names[k]) {
+        if (!damaged.empty()) {
+          rep.Add("file", name, VerifyStatus::kChecksumMismatch,
+                  "contains damaged or missing chunk " + damaged);
+        } else if (size != e.size) {
+          rep.Add("file", name, VerifyStatus::kSizeInvalid,
+                  "restores to " + std::to_string(size) + " bytes, manifest says " +
+                      std::to_string(e.size));
+        } else if (digest != e.sha256) {
+          rep.Add("file", name, VerifyStatus::kChecksumMismatch,
+                  "content does not match the recorded sha256");
+        } else {
+          rep.Add("file", name, VerifyStatus::kOk);
+        }
+      }
+    });
+    report.files_checked = firsts.size();
+  }
+  report.bytes_read = bytes_read.load();
+  VS_RETURN_IF_ERROR(lock->Release());
+  return report;
+}
+
+}  // namespace vecsafe::repo
