@@ -9,6 +9,7 @@
 #include "base/version.h"
 #include "cli/chroma_verbs.h"
 #include "cli/daemon_verbs.h"
+#include "cli/qdrant_verbs.h"
 #include "cli/verbs.h"
 
 namespace vecsafe::cli {
@@ -45,6 +46,8 @@ int RunApp(int argc, char** argv) {
   AddConfigCommand(app, &ctx.exit_status);
   AddServeCommand(app, &ctx.exit_status);
   AddCheckCommand(app, &ctx.exit_status);
+  AddRecoverCommand(app, &ctx.exit_status);
+  AddRepairCommand(app, &ctx.exit_status);
 
   // `vecsafe help [VERB...]`: the same text as `vecsafe VERB... --help`.
   std::vector<std::string> help_path;
@@ -71,6 +74,9 @@ int RunApp(int argc, char** argv) {
     std::cout << target->help(prev);
     ctx.exit_status = 0;
   });
+
+  // Last of all: `backup qdrant` under `backup`, and fallbacks for verbs not registered above.
+  RegisterQdrantVerbs(app, ctx);
 
   // An unknown first word would otherwise read "A subcommand is required".
   bool known_verb = argc < 2 || argv[1][0] == '-';

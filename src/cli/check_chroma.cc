@@ -1,9 +1,9 @@
 // `vecsafe check chroma PATH [--deep] [--json]`: exit 0 healthy, 1 findings,
 // 2 when the folder could not be checked.
+#include <fmt/format.h>
+
 #include <iostream>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "cli/chroma_verbs.h"
 #include "sources/chroma/checker.h"
@@ -63,8 +63,7 @@ void AddCheckCommand(CLI::App& app, int* exit_status) {
     bool json = false;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("path", args->path, "Chroma's persist folder (holds chroma.sqlite3)")
-      ->required();
+  cmd->add_option("path", args->path, "Chroma's persist folder (holds chroma.sqlite3)")->required();
   cmd->add_flag("--deep", args->deep,
                 "Also read every vector (NaN/inf, norms) and run integrity_check");
   cmd->add_flag("--json", args->json, "Print one JSON document");

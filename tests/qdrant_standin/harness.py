@@ -69,9 +69,10 @@ class StandinNode:
                 self.proc.wait()
 
 
-def start_cluster(base: Path, n: int, **kw) -> list[StandinNode]:
+def start_cluster(base: Path, n: int, peer_base: int = 1000, **kw) -> list[StandinNode]:
     """n nodes, each its own process, port and peer id, told about each other."""
-    nodes = [StandinNode(base / f"node{i}", peer_id=1000 + 111 * (i + 1), **kw) for i in range(n)]
+    nodes = [StandinNode(base / f"node{i}", peer_id=peer_base + 111 * (i + 1), **kw)
+             for i in range(n)]
     peers = {str(x.peer_id): x.url for x in nodes}
     for x in nodes:
         x.control("POST", "cluster", {"peers": peers})

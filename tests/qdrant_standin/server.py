@@ -59,6 +59,7 @@ class Node:
         self.faults: list[dict] = []
         self.log: list[dict] = []
         self.peers: dict[int, str] = {}  # other peers: id -> REST base URL (cluster mode)
+        self.create_seconds: list[float] = []  # how long each snapshot creation took
         self.port = 0
         (data / "collections").mkdir(parents=True, exist_ok=True)
         (data / "snapshots").mkdir(parents=True, exist_ok=True)
@@ -89,6 +90,7 @@ class Node:
 
     # ---- snapshots ----------------------------------------------------------
     def create_snapshot(self, collection: str | None, bad_checksum: bool) -> dict:
+        started = time.time()
         if self.create_delay:
             time.sleep(self.create_delay)
         sdir = self.snapshot_dir(collection)
@@ -115,6 +117,7 @@ class Node:
             digest = hashlib.sha256(digest.encode()).hexdigest()
         (sdir / (name + ".checksum")).write_text(digest)
         os.replace(tmp, sdir / name)
+        self.create_seconds.append(round(time.time() - started, 3))
         return self.describe(sdir / name)
 
     def _write_full(self, tmp: Path, cfg: Path, parts) -> tuple[str, int]:
@@ -574,7 +577,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"peer_id": node.peer_id, "port": node.port,
                                         "collections": sorted(node.collections),
                                         "snapshots": snaps, "log": node.log[-500:],
-                                        "faults": node.faults})
+                                        "faults": node.faults,
+                                        "create_seconds": node.create_seconds})
         if parts == ["config"] and method == "POST":
             with node.lock:
                 if "create_delay" in body:

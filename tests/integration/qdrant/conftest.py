@@ -33,7 +33,8 @@ def cluster(tmp_path):
     started = []
 
     def start(n=3, **kw):
-        nodes = start_cluster(tmp_path / f"cluster{len(started)}", n, **kw)
+        nodes = start_cluster(tmp_path / f"cluster{len(started)}", n,
+                              peer_base=1000 + 10000 * len(started), **kw)
         started.extend(nodes)
         return nodes
 
