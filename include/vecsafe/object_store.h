@@ -7,7 +7,9 @@
 // StoreRegistry (src/io/store_registry.h).
 //
 // Keys are '/'-separated relative names such as "data/ab/ab12..." or
-// "snapshots/<id>": no leading '/', no "." or ".." parts, no empty parts.
+// "snapshots/<id>": no leading '/', no "." or ".." parts, no empty parts, no
+// part starting with ".tmp-vecsafe-" (reserved for the local driver's
+// temporary files, so a repository copied between drivers lists the same).
 //
 // Thread safety: every method may be called from several threads at once.
 #ifndef VECSAFE_OBJECT_STORE_H_
@@ -65,7 +67,8 @@ class ObjectStore {
 
   // Stores `data` under `key` atomically (see StoreCapabilities::atomic_put)
   // and durably: when this returns OK the object survives a crash.
-  // Errors: kNoSpace, kPermissionDenied, kAlreadyExists (if_absent), kIoError,
+  // Errors: kInvalidArgument (bad key), kNoSpace, kResourceExhausted (file
+  // size limit, quota), kPermissionDenied, kAlreadyExists (if_absent), kIoError,
   // kUnavailable (retryable).
   virtual Status Put(std::string_view key, std::string_view data, const PutOptions& options) = 0;
   Status Put(std::string_view key, std::string_view data) { return Put(key, data, PutOptions{}); }

@@ -73,7 +73,10 @@ int RunApp(int argc, char** argv) {
   RegisterErrorsVerb(app, ctx);
   AddOpsCommand(app, &ctx.exit_status);
   AddConfigCommand(app, &ctx.exit_status);
+  AddServeCommand(app, &ctx.exit_status);
   AddCheckCommand(app, &ctx.exit_status);
+  AddRecoverCommand(app, &ctx.exit_status);
+  AddRepairCommand(app, &ctx.exit_status);
 
   // `vecsafe help [VERB...]`: the same text as `vecsafe VERB... --help`.
   std::vector<std::string> help_path;

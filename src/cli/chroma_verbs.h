@@ -1,4 +1,5 @@
-// Chroma verbs: `vecsafe check chroma`, `vecsafe recover chroma`. Each Add*
+// Chroma verbs: `vecsafe check chroma`, `vecsafe recover chroma`,
+// `vecsafe repair chroma`. Each Add*
 // registers its subcommand on `app`; when it runs, its exit status is stored
 // in *exit_status.
 #ifndef VECSAFE_CLI_CHROMA_VERBS_H_
@@ -13,6 +14,7 @@ namespace vecsafe::cli {
 
 void AddCheckCommand(CLI::App& app, int* exit_status);
 void AddRecoverCommand(CLI::App& app, int* exit_status);
+void AddRepairCommand(CLI::App& app, int* exit_status);
 
 // Prints a failed status: "vecsafe: <message>" and "HINT: ..." on stderr,
 // plus {"error": {...}} on stdout with --json. Returns the exit status.

@@ -22,6 +22,10 @@ Status ValidateObjectKey(std::string_view key) {
     if (part.empty() || part == "." || part == "..") {
       return InvalidArgument("bad object key: " + std::string(key));
     }
+    if (part.substr(0, 13) == ".tmp-vecsafe-") {
+      return InvalidArgument("object key uses the reserved prefix .tmp-vecsafe-: " +
+                             std::string(key));
+    }
     start = end + 1;
   }
   for (char c : key) {

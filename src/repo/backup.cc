@@ -469,7 +469,8 @@ Result<std::unique_ptr<SnapshotBuilder>> RepositoryImpl::NewSnapshot(const Snaps
                            "Use \"dir\", \"chroma\" or "
                            "\"qdrant\".");
   }
-  VS_RETURN_IF_ERROR(CheckIndexHealthy());
+  // A damaged index object does not block a backup: its chunks are stored
+  // again (prune later drops the duplicates).
   std::optional<Manifest> parent;
   if (!spec.parent.empty()) {
     auto p = LoadSnapshot(spec.parent);

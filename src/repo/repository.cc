@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "io/store_registry.h"
 #include "repo/format.h"
 #include "repo/manifest_codec.h"
 #include "repo/repo_impl.h"
@@ -589,6 +590,19 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<ObjectStore
   VS_RETURN_IF_ERROR(store->Put(kConfigKey, EncodeConfig(config), PutOptions{.if_absent = true}));
   VS_ASSIGN_OR_RETURN(auto repo, OpenImpl(std::move(store), open_opts));
   return std::unique_ptr<Repository>(std::move(repo));
+}
+
+Result<std::unique_ptr<Repository>> OpenRepositoryFromUrl(std::string_view url,
+                                                          const OpenOptions& options) {
+  VS_ASSIGN_OR_RETURN(auto store, OpenStore(url));
+  return Repository::Open(std::move(store), options);
+}
+
+Result<std::unique_ptr<Repository>> InitRepositoryAtUrl(std::string_view url,
+                                                        const InitOptions& init,
+                                                        const OpenOptions& open) {
+  VS_ASSIGN_OR_RETURN(auto store, OpenStore(url));
+  return Repository::Init(std::move(store), init, open);
 }
 
 }  // namespace vecsafe

@@ -198,14 +198,12 @@ Result<std::unique_ptr<FileReader>> RepositoryImpl::OpenFile(const Manifest& man
     return NotFound("snapshot " + manifest.ShortId() + " has no file '" + std::string(path) + "'",
                     "List its files with `vecsafe ls " + manifest.ShortId() + "`.");
   }
-  VS_RETURN_IF_ERROR(CheckIndexHealthy());
   return std::unique_ptr<FileReader>(std::make_unique<FileReaderImpl>(this, *e));
 }
 
 Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifest,
                                                          const std::string& target_in,
                                                          const RestoreOptions& options) {
-  VS_RETURN_IF_ERROR(CheckIndexHealthy());
   if (target_in.empty()) return InvalidArgument("no restore target given");
   fs::path target = fs::absolute(fs::path(target_in)).lexically_normal();
   if (target.filename().empty()) target = target.parent_path();
@@ -293,6 +291,7 @@ Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifes
       if (id.ok()) loc = FindBlob(*id);
       if (!loc.has_value()) {
         cleanup();
+        VS_RETURN_IF_ERROR(CheckIndexHealthy());
         return NotFound(
             "chunk " + hex.substr(0, 16) + " of '" + files[fi]->path + "' is not in the repository",
             "Run `vecsafe verify`; restore another snapshot.");
@@ -470,7 +469,6 @@ Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifes
 
 Status RepositoryImpl::ExportTar(const Manifest& manifest, const std::string& out_path,
                                  const ExportOptions& options) {
-  VS_RETURN_IF_ERROR(CheckIndexHealthy());
   std::string prefix = options.path_prefix;
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   uint64_t total = 0;

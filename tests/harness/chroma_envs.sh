@@ -17,23 +17,36 @@ versions=("$@")
 if [ ${#versions[@]} -eq 0 ]; then versions=("${ALL_VERSIONS[@]}"); fi
 jobs=${CHROMA_ENVS_JOBS:-2}
 
+pins_for() {
+  # 0.4 and 0.5 were built against numpy 1.x (np.float_ etc. are gone in 2.0).
+  # The 0.4 and 0.5 HTTP clients post JSON without a Content-Type, which
+  # FastAPI 0.110+ no longer parses.
+  case $1 in
+    0.4.*) echo "numpy<2 fastapi<0.110" ;;
+    0.5.*) echo "numpy<2 fastapi<0.110" ;;
+    *) echo "" ;;
+  esac
+}
+
 install_one() {
   local v=$1 dir=$cache/$1
-  if [ -f "$dir/.ok" ]; then return 0; fi
+  local pins
+  pins=$(pins_for "$v")
+  # The marker records the pins, so changing them here rebuilds the venv.
+  if [ -f "$dir/.ok" ] && [ "$(cat "$dir/.ok")" = "chromadb==$v $pins" ]; then return 0; fi
   rm -rf "$dir"
   python3 -m venv "$dir"
   local extra=()
-  # 0.4 and 0.5 were built against numpy 1.x (np.float_ etc. are gone in 2.0).
-  case $v in 0.4.*|0.5.*) extra+=("numpy<2") ;; esac
+  read -r -a extra <<<"$pins"
   local start=$SECONDS
   "$dir/bin/pip" install -q --disable-pip-version-check --only-binary=:all: \
-    --cache-dir "$cache/.pip-cache" "chromadb==$v" "${extra[@]}" >"$dir/install.log" 2>&1 || {
+    --cache-dir "$cache/.pip-cache" "chromadb==$v" ${extra[@]+"${extra[@]}"} >"$dir/install.log" 2>&1 || {
     echo "chroma_envs: install of chromadb $v failed, see $dir/install.log" >&2
     tail -5 "$dir/install.log" >&2
     return 1
   }
   echo "$((SECONDS - start))" >"$dir/install_seconds"
-  touch "$dir/.ok"
+  echo "chromadb==$v $pins" >"$dir/.ok"
 }
 
 pids=()

@@ -15,20 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Status CheckKeyParts(std::string_view key) {
-  size_t start = 0;
-  while (start < key.size()) {
-    size_t end = key.find('/', start);
-    if (end == std::string_view::npos) end = key.size();
-    if (IsTemporaryFileName(key.substr(start, end - start))) {
-      return InvalidArgument("object key part starts with the reserved prefix '" +
-                             std::string(kTempFilePrefix) + "': " + std::string(key));
-    }
-    start = end + 1;
-  }
-  return Status::OK();
-}
-
 }  // namespace
 
 Result<std::unique_ptr<LocalStore>> LocalStore::Open(const fs::path& root,
@@ -63,7 +49,6 @@ std::string LocalStore::Describe() const { return root_.string(); }
 
 Result<fs::path> LocalStore::PathOf(std::string_view key) const {
   VS_RETURN_IF_ERROR(ValidateObjectKey(key));
-  VS_RETURN_IF_ERROR(CheckKeyParts(key));
   return root_ / fs::path(std::string(key));
 }
 

@@ -1,10 +1,9 @@
 #include "sources/chroma/chroma_http.h"
 
+#include <fmt/format.h>
 #include <httplib.h>
 
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace vecsafe::chroma {
 
@@ -34,9 +33,9 @@ std::string Encode(const std::string& s) {
 
 Status HttpFailure(const std::string& what, const httplib::Result& r) {
   if (!r) {
-    return Unavailable(fmt::format("{}: no answer from Chroma ({})", what,
-                                   httplib::to_string(r.error())),
-                       "Check that Chroma runs at the given --server URL.");
+    return Unavailable(
+        fmt::format("{}: no answer from Chroma ({})", what, httplib::to_string(r.error())),
+        "Check that Chroma runs at the given --server URL.");
   }
   std::string body = r->body.substr(0, 400);
   if (r->status == 409 || body.find("already exists") != std::string::npos) {
@@ -77,8 +76,7 @@ ChromaHttp::ChromaHttp(std::unique_ptr<Impl> impl, int api, std::string url)
     : impl_(std::move(impl)), api_(api), url_(std::move(url)) {}
 ChromaHttp::~ChromaHttp() = default;
 
-Result<std::unique_ptr<ChromaHttp>> ChromaHttp::Connect(const std::string& url,
-                                                        std::string tenant,
+Result<std::unique_ptr<ChromaHttp>> ChromaHttp::Connect(const std::string& url, std::string tenant,
                                                         std::string database) {
   if (!url.starts_with("http://") && !url.starts_with("https://")) {
     return InvalidArgument("'" + url + "' is not an http(s) URL",

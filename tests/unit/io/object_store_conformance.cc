@@ -262,6 +262,9 @@ TEST_P(ObjectStoreConformanceTest, MalformedKeysAreRejected) {
     EXPECT_EQ(store().Delete(bad).code(), ErrorCode::kInvalidArgument) << bad;
   }
   EXPECT_EQ(store().Put(std::string("nul\0byte", 8), "x").code(), ErrorCode::kInvalidArgument);
+  // Reserved for the local driver's temporary files, in every driver.
+  EXPECT_EQ(store().Put(".tmp-vecsafe-1234", "x").code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store().Put("data/.tmp-vecsafe-1234", "x").code(), ErrorCode::kInvalidArgument);
   EXPECT_TRUE(Keys(store(), "").empty());
 }
 

@@ -1,0 +1,251 @@
+#include "sources/chroma/repair.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+#include <sys/statvfs.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <set>
+
+#include "ops/journal.h"
+#include "sources/chroma/checker.h"
+#include "sources/chroma/chroma_model.h"
+#include "sources/chroma/hot_backup.h"
+
+namespace vecsafe::chroma {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string UtcStamp() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+Status Exec(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return IoError("repair statement failed: " + msg + " (" + sql.substr(0, 120) + ")");
+  }
+  return Status::OK();
+}
+
+std::string Q(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+// Applies the SQLite fixes in one transaction.
+Status ApplySqlFixes(const std::string& db_file, const ChromaDirectory& d,
+                     const std::vector<RepairAction*>& actions) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_file.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    std::string msg = sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return IoError("cannot open " + db_file + " for repair: " + msg);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  Status s = Exec(db, "BEGIN IMMEDIATE");
+  for (RepairAction* a : actions) {
+    if (!s.ok()) break;
+    if (a->code == "WAL_BELOW_PURGE_POINT") {
+      for (const auto& c : d.collections) {
+        if (c.name != a->target || c.segments.empty()) continue;
+        int64_t point = INT64_MAX;
+        for (size_t i : c.segments) point = std::min(point, d.segments[i].max_seq_id.value_or(0));
+        s = Exec(db, fmt::format("DELETE FROM embeddings_queue WHERE seq_id < {} AND (topic = {} "
+                                 "OR topic LIKE {})",
+                                 point, Q(c.id), Q("%/" + c.id)));
+      }
+    } else if (a->code == "WAL_ORPHAN_ROWS") {
+      std::string ids;
+      for (const auto& c : d.collections) {
+        ids += (ids.empty() ? "" : " AND ") +
+               fmt::format("topic <> {} AND topic NOT LIKE {}", Q(c.id), Q("%/" + c.id));
+      }
+      s = Exec(db, "DELETE FROM embeddings_queue" + (ids.empty() ? "" : " WHERE " + ids));
+    } else if (a->code == "PURGE_DISABLED") {
+      s = Exec(db,
+               "UPDATE embeddings_queue_config SET config_json_str = json_set(config_json_str, "
+               "'$.automatically_purge', json('true'))");
+    } else if (a->code == "FTS_DRIFT") {
+      s = Exec(db,
+               "DELETE FROM embedding_fulltext_search; INSERT INTO "
+               "embedding_fulltext_search(rowid, string_value) SELECT id, string_value FROM "
+               "embedding_metadata WHERE key = 'chroma:document' AND string_value IS NOT NULL");
+    }
+    if (s.ok()) a->done = true;
+  }
+  if (s.ok()) {
+    s = Exec(db, "COMMIT");
+  } else {
+    Exec(db, "ROLLBACK").IgnoreError();
+    for (RepairAction* a : actions) {
+      a->done = false;
+      a->error = s.message();
+    }
+  }
+  sqlite3_close(db);
+  return s;
+}
+
+}  // namespace
+
+nlohmann::json RepairReport::ToJson() const {
+  nlohmann::json acts = nlohmann::json::array();
+  for (const auto& a : actions) {
+    acts.push_back({{"code", a.code},
+                    {"what", a.what},
+                    {"target", a.target},
+                    {"done", a.done},
+                    {"error", a.error}});
+  }
+  return {{"actions", acts},
+          {"quarantine", quarantine},
+          {"findings_before", findings_before},
+          {"findings_after", findings_after},
+          {"not_repairable", not_repairable}};
+}
+
+Result<RepairReport> RepairChroma(const std::string& path, const RepairOptions& options) {
+  VS_ASSIGN_OR_RETURN(CheckReport check, CheckChroma(path));
+  VS_ASSIGN_OR_RETURN(ChromaDirectory d, LoadChromaDirectory(path));
+  RepairReport report;
+  report.findings_before = check.findings.size();
+  std::error_code ec;
+  const fs::path abs = fs::absolute(path, ec).lexically_normal();
+  std::string base = abs.string();
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  const std::string quarantine = base + ".vecsafe-quarantine/" + UtcStamp();
+  std::set<std::string> done_codes;
+  for (const auto& f : check.findings) {
+    if (!f.repairable) {
+      report.not_repairable.push_back(f.code);
+      continue;
+    }
+    RepairAction a;
+    a.code = f.code;
+    if (f.code == "ORPHAN_VECTOR_FOLDER" || f.code == "LEFTOVER_FOLDER") {
+      a.target = f.segment;
+      a.what = "move folder " + f.segment + " to " + quarantine + "/";
+    } else if (f.code == "WAL_BELOW_PURGE_POINT") {
+      a.target = f.collection;
+      a.what = "purge applied WAL rows of '" + f.collection + "' by Chroma's rule";
+    } else if (f.code == "WAL_ORPHAN_ROWS") {
+      a.target = "embeddings_queue";
+      a.what = "delete WAL rows of collections that no longer exist";
+    } else if (f.code == "PURGE_DISABLED") {
+      a.target = "embeddings_queue_config";
+      a.what = "switch automatic WAL purge on";
+    } else if (f.code == "FTS_DRIFT") {
+      a.target = "embedding_fulltext_search";
+      a.what = "rebuild the full-text index from the documents";
+    } else {
+      continue;
+    }
+    report.actions.push_back(std::move(a));
+  }
+  if (options.dry_run || report.actions.empty()) return report;
+
+  const std::string db_file = base + "/" + kSqliteFile;
+  auto holders = ProcessesWithFileOpen(db_file);
+  if (!holders.empty()) {
+    return FailedPrecondition(
+        fmt::format("process {} ({}) has {} open; repair needs Chroma stopped", holders[0].first,
+                    holders[0].second, db_file),
+        "Stop Chroma, run the repair, start Chroma again. `--dry-run` shows the plan meanwhile.");
+  }
+  report.quarantine = quarantine;
+  fs::create_directories(quarantine, ec);
+  if (ec) return IoError("cannot create " + quarantine + ": " + ec.message());
+
+  auto journal = ops::Journal::Open(options.state_dir.empty() ? ops::DefaultStateDir()
+                                                              : fs::path(options.state_dir));
+  ops::JournalEntry start;
+  start.actor = ops::CliActor();
+  start.kind = "chroma.repair";
+  start.target = base;
+  start.result = "started";
+  nlohmann::json planned = nlohmann::json::array();
+  for (const auto& a : report.actions) planned.push_back(a.what);
+  start.params = {{"actions", planned}, {"quarantine", quarantine}};
+  std::string op_id;
+  if (journal.ok()) {
+    auto row = (*journal)->Append(start);
+    if (row.ok()) op_id = row->op_id;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+
+  std::vector<RepairAction*> sql_actions;
+  for (auto& a : report.actions) {
+    if (a.code == "ORPHAN_VECTOR_FOLDER" || a.code == "LEFTOVER_FOLDER") {
+      fs::rename(base + "/" + a.target, quarantine + "/" + a.target, ec);
+      if (ec) {
+        a.error = "move failed: " + ec.message();
+      } else {
+        a.done = true;
+      }
+    } else {
+      sql_actions.push_back(&a);
+    }
+  }
+  Status sql_status;
+  if (!sql_actions.empty()) {
+    // Backup of what the SQL fixes touch, on the same filesystem.
+    struct statvfs vfs {};
+    uint64_t db_size = fs::file_size(db_file, ec);
+    if (::statvfs(quarantine.c_str(), &vfs) == 0 &&
+        static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize < 2 * db_size) {
+      sql_status = Status(ErrorCode::kNoSpace,
+                          fmt::format("not enough space beside {} for a copy of chroma.sqlite3 "
+                                      "({} bytes)",
+                                      base, db_size),
+                          "Free space on that filesystem, then run the repair again.");
+    } else {
+      HotCopyOptions copy_opt;
+      copy_opt.temp_dir = quarantine;
+      auto staged = MakeConsistentCopy(base, copy_opt);
+      if (!staged.ok()) {
+        sql_status = staged.status();
+      } else {
+        fs::rename(staged->dir + "/" + kSqliteFile, quarantine + "/" + kSqliteFile, ec);
+        if (ec) sql_status = IoError("cannot keep the backup copy: " + ec.message());
+      }
+    }
+    if (sql_status.ok()) {
+      sql_status = ApplySqlFixes(db_file, d, sql_actions);
+    } else {
+      for (RepairAction* a : sql_actions) a->error = sql_status.message();
+    }
+  }
+  bool all_ok = true;
+  for (const auto& a : report.actions) all_ok &= a.done;
+  auto after = CheckChroma(base);
+  if (after.ok()) report.findings_after = after->findings.size();
+  if (journal.ok()) {
+    ops::JournalEntry end = start;
+    end.op_id = op_id;
+    end.result = all_ok ? "ok" : "failed";
+    end.error = all_ok ? "" : sql_status.ToString();
+    end.params = report.ToJson();
+    end.duration_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    (*journal)->Append(end).status().IgnoreError();
+  }
+  return report;
+}
+
+}  // namespace vecsafe::chroma

@@ -1,0 +1,378 @@
+// Fault injection and damage: the repository must fail clearly or complete,
+// never corrupt earlier snapshots, and verify must find every damage and name
+// the files it hurts.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "io/fault_store.h"
+#include "io/memory_store.h"
+#include "repo/crypto.h"
+#include "repo/repo_test_util.h"
+#include "vecsafe/repository.h"
+
+namespace vecsafe {
+namespace {
+
+using testing::RandomBytesForTest;
+using testing::SmallInit;
+using Files = std::map<std::string, std::string>;
+
+Result<Manifest> BackupFiles(Repository* repo, const Files& files) {
+  SnapshotSpec spec;
+  spec.source_kind = "dir";
+  spec.source = {{"path", "/src"}};
+  VS_ASSIGN_OR_RETURN(auto b, repo->NewSnapshot(spec));
+  for (const auto& [path, data] : files) {
+    EntryMeta meta;
+    meta.path = path;
+    meta.size = data.size();
+    VS_ASSIGN_OR_RETURN(auto sink, b->BeginFile(meta));
+    VS_RETURN_IF_ERROR(sink->Append(data));
+    VS_RETURN_IF_ERROR(sink->Close().status());
+  }
+  return b->Commit();
+}
+
+Result<std::string> ReadFile(Repository* repo, const Manifest& m, const std::string& path) {
+  VS_ASSIGN_OR_RETURN(auto r, repo->OpenFile(m, path));
+  std::string out;
+  std::string buf(65536, '\0');
+  while (true) {
+    VS_ASSIGN_OR_RETURN(size_t n, r->Read(buf.data(), buf.size()));
+    if (n == 0) break;
+    out.append(buf.data(), n);
+  }
+  return out;
+}
+
+VerifyOptions ReadData() {
+  VerifyOptions o;
+  o.read_data = true;
+  return o;
+}
+
+class FaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mem_ = std::make_shared<MemoryStore>("fault-test");
+    fault_ = std::make_shared<FaultStore>(mem_.get());
+    auto r = Repository::Init(std::make_unique<SharedStoreHandle>(fault_), SmallInit());
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    repo_ = std::move(*r);
+    first_files_ = {{"a/vectors.bin", RandomBytesForTest(200 * 1024, 1)},
+                    {"a/meta.json", std::string(30000, '{')},
+                    {"b/other.bin", RandomBytesForTest(150 * 1024, 2)}};
+    auto m = BackupFiles(repo_.get(), first_files_);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    first_ = *m;
+    fault_->SyncPoint();
+  }
+
+  std::unique_ptr<Repository> Reopen(OpenOptions o = {}) {
+    auto r = Repository::Open(std::make_unique<SharedStoreHandle>(fault_), o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::move(*r) : nullptr;
+  }
+
+  void ExpectFirstSnapshotIntact() {
+    auto repo = Reopen();
+    ASSERT_TRUE(repo);
+    auto m = repo->LoadSnapshot(first_.id);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    for (const auto& [path, data] : first_files_) {
+      auto got = ReadFile(repo.get(), *m, path);
+      ASSERT_TRUE(got.ok()) << path << ": " << got.status().ToString();
+      EXPECT_EQ(*got, data) << path;
+    }
+  }
+
+  std::vector<std::string> Keys(const std::string& prefix) {
+    std::vector<std::string> out;
+    auto all = mem_->ListAll(prefix);
+    for (const auto& o : *all) out.push_back(o.key);
+    return out;
+  }
+
+  std::shared_ptr<MemoryStore> mem_;
+  std::shared_ptr<FaultStore> fault_;
+  std::unique_ptr<Repository> repo_;
+  Files first_files_;
+  Manifest first_;
+};
+
+Files SecondFiles() {
+  return {{"c/new.bin", RandomBytesForTest(400 * 1024, 3)}, {"c/t.txt", std::string(5000, 'q')}};
+}
+
+TEST_F(FaultTest, FailedPackWriteFailsTheBackupClearly) {
+  fault_->FailPutsWithPrefix("data/", IoError("injected write failure"));
+  auto m = BackupFiles(repo_.get(), SecondFiles());
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), ErrorCode::kIoError);
+  EXPECT_NE(m.status().message().find("pack"), std::string::npos) << m.status().message();
+  fault_->ClearFaults();
+  EXPECT_EQ(Keys("snapshots/").size(), 1u);
+  EXPECT_EQ(Keys("locks/").size(), 0u);
+  ExpectFirstSnapshotIntact();
+  auto v = Reopen()->Verify(ReadData());
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok());
+  // The next backup and prune work.
+  ASSERT_TRUE(BackupFiles(repo_.get(), SecondFiles()).ok());
+  ASSERT_TRUE(repo_->Prune({}).ok());
+  ExpectFirstSnapshotIntact();
+}
+
+TEST_F(FaultTest, FailedManifestWriteLeavesNoSnapshot) {
+  fault_->FailPutsWithPrefix("snapshots/", IoError("injected"));
+  auto m = BackupFiles(repo_.get(), SecondFiles());
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("manifest"), std::string::npos);
+  fault_->ClearFaults();
+  EXPECT_EQ(Keys("snapshots/").size(), 1u);
+  auto pr = repo_->Prune({});
+  ASSERT_TRUE(pr.ok()) << pr.status().ToString();
+  EXPECT_GT(pr->packs_deleted, 0u);  // the orphaned packs of the failed backup
+  ExpectFirstSnapshotIntact();
+}
+
+TEST_F(FaultTest, FullDiskFailsWithNoSpace) {
+  fault_->SetNoSpaceAfterBytes(100 * 1024);
+  auto m = BackupFiles(repo_.get(), SecondFiles());
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), ErrorCode::kNoSpace) << m.status().ToString();
+  fault_->ClearFaults();
+  ExpectFirstSnapshotIntact();
+  ASSERT_TRUE(BackupFiles(repo_.get(), SecondFiles()).ok());
+}
+
+TEST_F(FaultTest, DroppedUnsyncedWritesLeaveEarlierStateValid) {
+  auto second = BackupFiles(repo_.get(), SecondFiles());
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(fault_->SimulateCrash(CrashMode::kDropUnsynced).ok());
+  EXPECT_EQ(Keys("snapshots/").size(), 1u);
+  ExpectFirstSnapshotIntact();
+  auto v = Reopen()->Verify(ReadData());
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok());
+}
+
+TEST_F(FaultTest, TornWritesAfterCrashAreFoundAndPruneRecovers) {
+  auto second = BackupFiles(repo_.get(), SecondFiles());
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(fault_->SimulateCrash(CrashMode::kTruncateUnsynced).ok());
+  auto repo = Reopen();
+  ASSERT_TRUE(repo);
+  // The torn manifest is reported, not fatal; the first snapshot is intact.
+  auto v = repo->Verify(ReadData());
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->ok());
+  ExpectFirstSnapshotIntact();
+  // Prune refuses while a manifest is damaged; forgetting it lets prune run.
+  EXPECT_EQ(repo->Prune({}).status().code(), ErrorCode::kDataLoss);
+  ASSERT_TRUE(mem_->Delete("snapshots/" + second->id).ok());
+  auto pr = repo->Prune({});
+  ASSERT_TRUE(pr.ok()) << pr.status().ToString();
+  auto v2 = Reopen()->Verify(ReadData());
+  ASSERT_TRUE(v2.ok());
+  EXPECT_TRUE(v2->ok()) << v2->problems.front().kind << " " << v2->problems.front().detail;
+  ExpectFirstSnapshotIntact();
+}
+
+TEST_F(FaultTest, CorruptPackByteIsFoundAndNamesTheFile) {
+  // Second snapshot so that one file is not in the damaged pack.
+  auto packs = Keys("data/");
+  ASSERT_FALSE(packs.empty());
+  ASSERT_TRUE(fault_->CorruptObjectAt(packs.front(), 100).ok());
+  auto cheap = repo_->Verify({});
+  ASSERT_TRUE(cheap.ok());
+  EXPECT_TRUE(cheap->ok());  // sizes are right: only reading finds it
+  auto v = repo_->Verify(ReadData());
+  ASSERT_TRUE(v.ok());
+  ASSERT_FALSE(v->ok());
+  bool chunk_named = false;
+  bool file_named = false;
+  for (const auto& p : v->problems) {
+    if (p.kind == "chunk" && p.status == VerifyStatus::kChecksumMismatch) {
+      ASSERT_FALSE(p.used_by.empty());
+      EXPECT_EQ(p.used_by.front().substr(0, 8), first_.ShortId());
+      chunk_named = true;
+    }
+    if (p.kind == "file" && p.status == VerifyStatus::kChecksumMismatch) {
+      EXPECT_EQ(p.id.substr(0, 9), first_.ShortId() + ":");
+      file_named = true;
+    }
+  }
+  EXPECT_TRUE(chunk_named);
+  EXPECT_TRUE(file_named);
+  EXPECT_GT(v->counts[static_cast<int>(VerifyStatus::kOk)], 0u);
+}
+
+TEST_F(FaultTest, EveryCorruptedPackIsReported) {
+  auto packs = Keys("data/");
+  ASSERT_GE(packs.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) ASSERT_TRUE(fault_->CorruptObjectAt(packs[i], 10).ok());
+  auto v = repo_->Verify(ReadData());
+  ASSERT_TRUE(v.ok());
+  std::set<std::string> bad_files;
+  size_t bad_chunks = 0;
+  for (const auto& p : v->problems) {
+    if (p.kind == "chunk") ++bad_chunks;
+    if (p.kind == "file") bad_files.insert(p.id);
+  }
+  EXPECT_GE(bad_chunks, 3u);  // never stops at the first one
+  EXPECT_GE(bad_files.size(), 1u);
+}
+
+TEST_F(FaultTest, MissingAndTruncatedPacksAreReported) {
+  auto packs = Keys("data/");
+  ASSERT_GE(packs.size(), 2u);
+  ASSERT_TRUE(mem_->Delete(packs[0]).ok());
+  ASSERT_TRUE(fault_->TruncateObject(packs[1], 50).ok());
+  auto v = repo_->Verify({});
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->counts[static_cast<int>(VerifyStatus::kSizeInvalid)], 1u);
+  bool missing_pack = false;
+  bool missing_chunk_named = false;
+  for (const auto& p : v->problems) {
+    if (p.kind == "pack" && p.status == VerifyStatus::kMissing && p.id == packs[0]) {
+      missing_pack = true;
+    }
+    if (p.kind == "chunk" && p.status == VerifyStatus::kMissing && !p.used_by.empty()) {
+      missing_chunk_named = true;
+    }
+  }
+  EXPECT_TRUE(missing_pack);
+  EXPECT_TRUE(missing_chunk_named);
+}
+
+TEST_F(FaultTest, DamagedIndexIsReportedAndPruneRebuildsIt) {
+  auto index = Keys("index/");
+  ASSERT_EQ(index.size(), 1u);
+  ASSERT_TRUE(fault_->TruncateObject(index[0], 20).ok());
+  auto repo = Reopen();
+  ASSERT_TRUE(repo);
+  auto m = repo->LoadSnapshot(first_.id);
+  ASSERT_TRUE(m.ok());
+  auto read = ReadFile(repo.get(), *m, "a/vectors.bin");
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), ErrorCode::kDataLoss);
+  EXPECT_NE(read.status().message().find(index[0]), std::string::npos) << read.status().message();
+  auto v = repo->Verify({});
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->ok());
+  EXPECT_EQ(v->problems.front().kind, "index");
+  auto pr = repo->Prune({});
+  ASSERT_TRUE(pr.ok()) << pr.status().ToString();
+  ExpectFirstSnapshotIntact();
+  auto v2 = Reopen()->Verify(ReadData());
+  ASSERT_TRUE(v2.ok());
+  EXPECT_TRUE(v2->ok());
+}
+
+TEST_F(FaultTest, DamagedManifestAndConfigGiveDataLoss) {
+  std::string key = "snapshots/" + first_.id;
+  ASSERT_TRUE(fault_->CorruptObject(key, CorruptWhere::kMiddle).ok());
+  auto m = repo_->LoadSnapshot(first_.id);
+  EXPECT_EQ(m.status().code(), ErrorCode::kDataLoss);
+  EXPECT_NE(m.status().message().find(key), std::string::npos);
+  ASSERT_TRUE(fault_->TruncateObject("config", 10).ok());
+  auto r = Repository::Open(std::make_unique<SharedStoreHandle>(fault_), {});
+  EXPECT_EQ(r.status().code(), ErrorCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("config"), std::string::npos);
+}
+
+TEST_F(FaultTest, ExclusiveLockBlocksBackupAndNamesTheHolder) {
+  SnapshotSpec spec;
+  spec.source_kind = "dir";
+  auto b = repo_->NewSnapshot(spec);  // shared lock held
+  ASSERT_TRUE(b.ok());
+  auto pr = repo_->Prune({});
+  ASSERT_FALSE(pr.ok());
+  EXPECT_EQ(pr.status().code(), ErrorCode::kLocked);
+  EXPECT_NE(pr.status().message().find("pid " + std::to_string(getpid())), std::string::npos);
+  EXPECT_NE(pr.status().message().find("host "), std::string::npos);
+  EXPECT_NE(pr.status().message().find("age "), std::string::npos);
+  // Two backups at once are fine.
+  auto b2 = repo_->NewSnapshot(spec);
+  ASSERT_TRUE(b2.ok());
+  ASSERT_TRUE((*b2)->Commit().ok());
+  ASSERT_TRUE((*b)->Commit().ok());
+  EXPECT_TRUE(repo_->Prune({}).ok());
+}
+
+TEST_F(FaultTest, PruneWaitsForARunningBackup) {
+  SnapshotSpec spec;
+  spec.source_kind = "dir";
+  auto b = repo_->NewSnapshot(spec);
+  ASSERT_TRUE(b.ok());
+  std::thread finisher([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    ASSERT_TRUE((*b)->Commit().ok());
+  });
+  OpenOptions o;
+  o.lock_wait_seconds = 20;
+  auto waiting = Reopen(o);
+  auto start = std::chrono::steady_clock::now();
+  auto pr = waiting->Prune({});
+  finisher.join();
+  EXPECT_TRUE(pr.ok()) << pr.status().ToString();
+  EXPECT_GT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+}
+
+TEST_F(FaultTest, StaleLockIsReportedAndCanBeBroken) {
+  // A lock of a process that no longer exists on this host.
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  ASSERT_GT(child, 0);
+  int st = 0;
+  waitpid(child, &st, 0);
+  // Same host, dead pid:
+  std::string host_lock = std::string("{\"version\":1,\"mode\":\"exclusive\",\"hostname\":\"") +
+                          "HOSTNAME_PLACEHOLDER" + "\",\"pid\":" + std::to_string(child) +
+                          ",\"created\":" +
+                          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count() -
+                                         3600) +
+                          ",\"refreshed\":" +
+                          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count()) +
+                          ",\"operation\":\"prune\"}";
+  char hn[256] = {};
+  gethostname(hn, sizeof(hn) - 1);
+  host_lock.replace(host_lock.find("HOSTNAME_PLACEHOLDER"), 20, hn);
+  ASSERT_TRUE(mem_->Put("locks/" + std::string(32, 'a'), host_lock).ok());
+  SnapshotSpec spec;
+  spec.source_kind = "dir";
+  auto b = repo_->NewSnapshot(spec);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), ErrorCode::kLocked);
+  const std::string& msg = b.status().message();
+  EXPECT_NE(msg.find("pid " + std::to_string(child)), std::string::npos) << msg;
+  EXPECT_NE(msg.find(std::string("host ") + hn), std::string::npos) << msg;
+  EXPECT_NE(msg.find("age 60m"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("stale"), std::string::npos) << msg;
+  EXPECT_NE(b.status().hint().find("break"), std::string::npos);
+  auto locks = repo_->ListLocks();
+  ASSERT_TRUE(locks.ok());
+  ASSERT_EQ(locks->size(), 1u);
+  EXPECT_TRUE(locks->front().stale);
+  OpenOptions o;
+  o.break_stale_locks = true;
+  auto breaker = Reopen(o);
+  auto b2 = breaker->NewSnapshot(spec);
+  ASSERT_TRUE(b2.ok()) << b2.status().ToString();
+  ASSERT_TRUE((*b2)->Commit().ok());
+  EXPECT_TRUE(Keys("locks/").empty());
+}
+
+}  // namespace
+}  // namespace vecsafe
