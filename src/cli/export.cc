@@ -2,6 +2,7 @@
 // Qdrant snapshot, the original .snapshot file byte for byte.
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <filesystem>
 
 #include "cli/verbs.h"
 #include "sources/qdrant/qdrant_restore.h"
@@ -17,6 +18,14 @@ struct ExportArgs {
 
 int RunExport(const VerbContext& ctx, const ExportArgs& args) {
   const CommonFlags& flags = ctx.flags;
+  // Never replace a file the user already has; check before any work.
+  std::error_code ec;
+  if (std::filesystem::symlink_status(args.out, ec).type() !=
+      std::filesystem::file_type::not_found) {
+    return ReportError(AlreadyExists("output file " + args.out + " already exists",
+                                     "Choose another --out path or remove the file first."),
+                       flags);
+  }
   auto repo = OpenRepositoryFromFlags(flags);
   if (!repo.ok()) return ReportError(repo.status(), flags);
   auto manifest = LoadSnapshotArg(**repo, args.snapshot);
