@@ -20,6 +20,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export VECSAFE_CACHE=${VECSAFE_CACHE:-$HOME/.cache/vecsafe}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}  # worktrees and clones share cache hits
 stages=",${VECSAFE_TEST_STAGES:-setup,unit,integration,asan,bench},"
 jobs=$(nproc 2>/dev/null || echo 2)
 results=$root/build/test-results

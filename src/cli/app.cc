@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,24 @@
 
 namespace vecsafe::cli {
 namespace {
+
+// `restore SNAP --to-qdrant URL ...` (src/cli/restore_qdrant.cc) as a restore target.
+class QdrantRestoreTarget : public RestoreTarget {
+ public:
+  std::string Name() const override { return "--to-qdrant URL"; }
+  void AddOptions(CLI::App* restore) override {
+    AddQdrantRestoreFlags(restore, flags_);
+    restore->add_option("--collection", flags_.collection,
+                        "With --to-qdrant: restore only this collection. Default: all");
+  }
+  bool Chosen() const override { return !flags_.to_qdrant.empty(); }
+  int Run(VerbContext& ctx, Repository& repo, const Manifest& manifest) override {
+    return RunQdrantRestore(ctx, repo, manifest, flags_);
+  }
+
+ private:
+  QdrantRestoreFlags flags_;
+};
 
 // The deepest sub-command that was parsed, as "vecsafe backup dir".
 std::string ParsedCommandPath(const CLI::App& app) {
@@ -40,10 +59,21 @@ int RunApp(int argc, char** argv) {
       "VECSAFE_PASSWORD, VECSAFE_PASSWORD_FILE. Exit statuses: `vecsafe errors`.");
 
   VerbContext ctx;
+  RegisterInitVerb(app, ctx);
+  CLI::App* backup = RegisterBackupVerb(app);
+  RegisterBackupDirVerb(*backup, ctx);
+  RegisterSnapshotsVerb(app, ctx);
+  RegisterRestoreVerb(app, ctx, {std::make_shared<QdrantRestoreTarget>()});
+  RegisterVerifyVerb(app, ctx);
+  RegisterForgetVerb(app, ctx);
+  RegisterPruneVerb(app, ctx);
+  RegisterExportVerb(app, ctx);
+  RegisterUnlockVerb(app, ctx);
   RegisterVersionVerb(app, ctx);
   RegisterErrorsVerb(app, ctx);
   AddOpsCommand(app, &ctx.exit_status);
   AddConfigCommand(app, &ctx.exit_status);
+  AddServeCommand(app, &ctx.exit_status);
   AddCheckCommand(app, &ctx.exit_status);
   AddRecoverCommand(app, &ctx.exit_status);
   AddRepairCommand(app, &ctx.exit_status);

@@ -1,26 +1,21 @@
 #include "cli/common.h"
 
-#include <fcntl.h>
 #include <sys/ioctl.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "io/store_registry.h"
+
 namespace vecsafe::cli {
 namespace {
-
-std::string Getenv(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? std::string() : std::string(v);
-}
 
 std::string KindWords(ErrorCode code) {
   if (code == ErrorCode::kOk) return "ok";
@@ -31,37 +26,6 @@ std::string KindWords(ErrorCode code) {
   const size_t colon = s.find(':');
   if (space == std::string::npos || colon == std::string::npos || colon < space) return "error";
   return s.substr(space + 1, colon - space - 1);
-}
-
-// Reads one line from the terminal with echo off. Empty optional if there is no terminal.
-std::optional<std::string> PromptHidden(const char* prompt) {
-  int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  termios old_attr{};
-  const bool have_attr = tcgetattr(fd, &old_attr) == 0;
-  if (have_attr) {
-    termios quiet = old_attr;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(fd, TCSAFLUSH, &quiet);
-  }
-  const std::string p(prompt);
-  if (write(fd, p.data(), p.size()) < 0) {
-    // Nothing useful to do: the read below still works without the prompt text.
-  }
-  std::string line;
-  char c = 0;
-  while (true) {
-    const ssize_t n = read(fd, &c, 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0 || c == '\n') break;
-    line.push_back(c);
-  }
-  if (have_attr) tcsetattr(fd, TCSAFLUSH, &old_attr);
-  if (write(fd, "\n", 1) < 0) {
-    // As above.
-  }
-  close(fd);
-  return line;
 }
 
 size_t TerminalWidth() {
@@ -76,10 +40,15 @@ void AddCommonFlags(CLI::App* cmd, VerbContext& ctx, bool with_repo) {
   if (with_repo) {
     cmd->add_option("-r,--repo", ctx.flags.repo,
                     "Repository URL: a local path, s3://bucket/prefix or gs://bucket/prefix. "
-                    "Default: $VECSAFE_REPO");
-    cmd->add_option("--password-file", ctx.flags.password_file,
-                    "File holding the repository password (first line). "
-                    "Default: $VECSAFE_PASSWORD, then $VECSAFE_PASSWORD_FILE, then a prompt");
+                    "Default: $VECSAFE_REPO, else GCS_BUCKET_NAME + GCS_FOLDER_PREFIX or "
+                    "BACKUP_LOCAL_PATH");
+    cmd->add_option("--lock-wait", ctx.flags.lock_wait_seconds,
+                    "Seconds to wait for a conflicting lock (e.g. prune while a backup runs) "
+                    "before failing. Default: 0 (fail at once)")
+        ->check(CLI::Range(0, 86400));
+    cmd->add_flag("--break-stale-locks", ctx.flags.break_stale_locks,
+                  "Remove stale locks in the way (their process is gone, or they were not "
+                  "refreshed for 30 min) instead of failing. Default: off");
   }
   cmd->add_flag("--json", ctx.flags.json,
                 "Print one JSON document on stdout instead of text (errors too). Default: off");
@@ -89,53 +58,55 @@ void AddCommonFlags(CLI::App* cmd, VerbContext& ctx, bool with_repo) {
 
 Result<std::string> ResolveRepoUrl(const CommonFlags& flags) {
   if (!flags.repo.empty()) return flags.repo;
-  std::string env = Getenv("VECSAFE_REPO");
-  if (!env.empty()) return env;
+  if (std::optional<std::string> env = DefaultRepositoryUrlFromEnv(); env.has_value()) {
+    return *env;
+  }
   return Status(ErrorCode::kInvalidArgument, "no repository given",
                 "Pass --repo URL or set VECSAFE_REPO (a path, s3://bucket/prefix or "
                 "gs://bucket/prefix).");
 }
 
-Result<std::string> ResolvePassword(const CommonFlags& flags, bool confirm) {
-  std::string env = Getenv("VECSAFE_PASSWORD");
-  if (!env.empty()) return env;
-  std::string file =
-      flags.password_file.empty() ? Getenv("VECSAFE_PASSWORD_FILE") : flags.password_file;
-  if (!file.empty()) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      return ErrnoToStatus(errno, "cannot read the password file", file)
-          .WithHint(
-              "Check VECSAFE_PASSWORD_FILE / --password-file: the file must exist and be "
-              "readable by this user.");
+Result<std::string> ResolvePassword(const CommonFlags& /*flags*/, bool confirm) {
+  PasswordOptions options;
+  options.confirm = confirm;
+  return GetRepositoryPassword(options);
+}
+
+Result<std::unique_ptr<Repository>> OpenRepositoryFromFlags(const CommonFlags& flags, OpenOptions options) {
+  VS_ASSIGN_OR_RETURN(std::string url, ResolveRepoUrl(flags));
+  options.lock_wait_seconds = std::max(options.lock_wait_seconds, flags.lock_wait_seconds);
+  options.break_stale_locks = options.break_stale_locks || flags.break_stale_locks;
+  PasswordOptions no_prompt;
+  no_prompt.allow_prompt = false;
+  Result<std::string> password = GetRepositoryPassword(no_prompt);
+  if (password.ok()) {
+    options.password = *password;
+  } else if (password.status().code() != ErrorCode::kUnauthenticated) {
+    return password.status();  // a password file that cannot be read
+  }
+  Result<std::unique_ptr<Repository>> repo = OpenRepositoryFromUrl(url, options);
+  if (!repo.ok() && repo.status().code() == ErrorCode::kUnauthenticated &&
+      options.password.empty() && IsTerminal(STDIN_FILENO)) {
+    // Encrypted and no password in the environment: ask once.
+    VS_ASSIGN_OR_RETURN(options.password, GetRepositoryPassword(PasswordOptions{}));
+    repo = OpenRepositoryFromUrl(url, options);
+  }
+  return repo;
+}
+
+Result<Manifest> LoadSnapshotArg(Repository& repo, std::string_view arg) {
+  if (arg == "latest" || arg.rfind("latest:", 0) == 0) {
+    const std::string kind = arg == "latest" ? std::string() : std::string(arg.substr(7));
+    VS_ASSIGN_OR_RETURN(std::vector<Manifest> list, repo.ListSnapshots());
+    for (auto it = list.rbegin(); it != list.rend(); ++it) {
+      if (kind.empty() || it->source_kind == kind) return std::move(*it);
     }
-    std::string line;
-    std::getline(in, line);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) {
-      return Status(ErrorCode::kUnauthenticated, "the password file " + file + " is empty",
-                    "Write the password on the first line of the file.");
-    }
-    return line;
+    return Status(ErrorCode::kNotFound,
+                  kind.empty() ? "the repository has no snapshot"
+                               : "the repository has no snapshot of kind " + kind,
+                  "Make one with `vecsafe backup ...`; `vecsafe snapshots` lists them.");
   }
-  std::optional<std::string> first = PromptHidden("repository password: ");
-  if (!first.has_value()) {
-    return Status(ErrorCode::kUnauthenticated,
-                  "the repository needs a password and there is no terminal to ask for it",
-                  "Set VECSAFE_PASSWORD or VECSAFE_PASSWORD_FILE (or pass --password-file).");
-  }
-  if (first->empty()) {
-    return Status(ErrorCode::kUnauthenticated, "empty password",
-                  "Type the repository password, or set VECSAFE_PASSWORD_FILE.");
-  }
-  if (confirm) {
-    std::optional<std::string> second = PromptHidden("repeat the password: ");
-    if (!second.has_value() || *second != *first) {
-      return Status(ErrorCode::kUnauthenticated, "the two passwords differ",
-                    "Run the command again and type the same password twice.");
-    }
-  }
-  return *first;
+  return repo.LoadSnapshot(arg);
 }
 
 void PrintJson(const nlohmann::json& doc) {

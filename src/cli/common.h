@@ -32,6 +32,7 @@
 #include <string_view>
 #include <thread>
 
+#include "vecsafe/repository.h"
 #include "vecsafe/status.h"
 
 namespace CLI {
@@ -42,10 +43,11 @@ namespace vecsafe::cli {
 
 // Flags every verb accepts (added by AddCommonFlags).
 struct CommonFlags {
-  std::string repo;           // --repo URL. Default: $VECSAFE_REPO, then the deployment env.
-  std::string password_file;  // --password-file PATH. Default: $VECSAFE_PASSWORD_FILE.
-  bool json = false;          // --json: one JSON document on stdout.
-  bool quiet = false;         // --quiet: no progress bar, no informational lines.
+  std::string repo;                // --repo URL. Default: $VECSAFE_REPO, then the deployment env.
+  int lock_wait_seconds = 0;       // --lock-wait S: wait for a conflicting lock. Default: 0.
+  bool break_stale_locks = false;  // --break-stale-locks. Default: off.
+  bool json = false;               // --json: one JSON document on stdout.
+  bool quiet = false;              // --quiet: no progress bar, no informational lines.
 };
 
 // State shared by all verbs of one process run.
@@ -55,20 +57,40 @@ struct VerbContext {
   int exit_status = 0;
 };
 
-// Adds --json and --quiet to `cmd`; with `with_repo`, also --repo and --password-file.
+// Adds --json and --quiet to `cmd`; with `with_repo`, also --repo,
+// --lock-wait and --break-stale-locks.
 // The flags write into ctx.flags (only one verb runs per process).
 void AddCommonFlags(CLI::App* cmd, VerbContext& ctx, bool with_repo);
 
-// The repository URL: --repo, else $VECSAFE_REPO. Error kInvalidArgument
-// with a hint when neither is set.
+// The repository URL: --repo, else the environment (VECSAFE_REPO, then the
+// existing deployments' GCS_BUCKET_NAME + GCS_FOLDER_PREFIX or
+// BACKUP_LOCAL_PATH; see DefaultRepositoryUrlFromEnv in src/io/store_registry.h).
+// Error kInvalidArgument with a hint when none is set.
 Result<std::string> ResolveRepoUrl(const CommonFlags& flags);
 
-// The repository password: $VECSAFE_PASSWORD, else the file named by
-// --password-file or $VECSAFE_PASSWORD_FILE (one trailing newline dropped),
-// else a prompt on the terminal (asked twice when `confirm`). Error
-// kUnauthenticated when none is available (no terminal), kNotFound /
-// kPermissionDenied when the file cannot be read.
+// The repository password (VECSAFE_PASSWORD, VECSAFE_PASSWORD_FILE, else a
+// prompt on a terminal, asked twice when `confirm`); see GetRepositoryPassword.
 Result<std::string> ResolvePassword(const CommonFlags& flags, bool confirm);
+
+// Opens the repository named by the flags. The password (VECSAFE_PASSWORD,
+// VECSAFE_PASSWORD_FILE, else a prompt on a terminal; see
+// GetRepositoryPassword) is only asked for when the repository is encrypted.
+// Errors: as ResolveRepoUrl and OpenRepositoryFromUrl.
+Result<std::unique_ptr<Repository>> OpenRepositoryFromFlags(const CommonFlags& flags, OpenOptions options = {});
+
+// The snapshot named on the command line: a full id, a unique prefix (4+ hex),
+// or "latest" (the newest snapshot; "latest:KIND" the newest of that source
+// kind). Errors: kNotFound (hint: `vecsafe snapshots`), kInvalidArgument.
+Result<Manifest> LoadSnapshotArg(Repository& repo, std::string_view arg);
+
+// The documented JSON shape of a snapshot (docs/OPERATIONS.md, "JSON output"):
+// id, short_id, time, hostname, source_kind, source, tags, parent,
+// vecsafe_version, stats{files, dirs, bytes_total, bytes_read, files_unchanged,
+// chunks_total, chunks_new, bytes_new_raw, bytes_new_stored, packs_written, seconds}.
+nlohmann::json SnapshotJson(const Manifest& m);
+nlohmann::json SnapshotStatsJson(const SnapshotStats& s);
+// A short description of the source: its path, URL (+ collection), or JSON.
+std::string SourceLabel(const Manifest& m);
 
 // Prints `doc` as the one JSON document of this run (compact, one line) on stdout.
 void PrintJson(const nlohmann::json& doc);

@@ -110,6 +110,8 @@ nlohmann::json RedactSecrets(const nlohmann::json& value) {
 }
 
 std::string CliActor() {
+  // The daemon runs verbs as child processes and passes who asked for them.
+  if (const char* a = std::getenv("VECSAFE_ACTOR"); a != nullptr && *a != '\0') return a;
   std::string user;
   struct passwd pw {};
   struct passwd* found = nullptr;

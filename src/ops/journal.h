@@ -91,7 +91,8 @@ nlohmann::json RedactSecrets(const nlohmann::json& value);
 // True when `key` names a secret (see RedactSecrets).
 bool IsSecretKey(std::string_view key);
 
-// The actor string for the current OS user: "cli:<user>".
+// The actor string: $VECSAFE_ACTOR when set (the daemon sets it for the verbs
+// it runs, e.g. "token:ops"), else "cli:<user>" for the current OS user.
 std::string CliActor();
 
 // The state folder: $VECSAFE_STATE_DIR, else $XDG_STATE_HOME/vecsafe, else

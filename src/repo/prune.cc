@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "io/local/local_store.h"
 #include "repo/format.h"
 #include "repo/manifest_codec.h"
 #include "repo/repo_impl.h"
@@ -24,6 +25,14 @@ Result<PruneResult> RepositoryImpl::Prune(const PruneOptions& options) {
   VS_ASSIGN_OR_RETURN(auto lock, Lock(LockMode::kExclusive, "prune"));
   VS_RETURN_IF_ERROR(LoadIndex());
   PruneResult result;
+
+  // Temporary files of writers killed mid-Put. Safe at any age here: the
+  // exclusive lock means no backup is writing. Only the local driver has them
+  // (object stores' PUTs are atomic server-side).
+  if (auto* local = dynamic_cast<LocalStore*>(store_.get()); local != nullptr && !options.dry_run) {
+    VS_ASSIGN_OR_RETURN(uint64_t removed_tmp, local->CleanupTemporaryFiles(std::chrono::seconds(0)));
+    (void)removed_tmp;
+  }
 
   // 1. Every chunk a snapshot uses. A damaged manifest stops the prune: we
   // cannot know what it needs.

@@ -19,11 +19,11 @@ jobs=${CHROMA_ENVS_JOBS:-2}
 
 pins_for() {
   # 0.4 and 0.5 were built against numpy 1.x (np.float_ etc. are gone in 2.0).
-  # The 0.4 HTTP client posts JSON without a Content-Type, which FastAPI
-  # 0.110+ no longer parses.
+  # The 0.4 and 0.5 HTTP clients post JSON without a Content-Type, which
+  # FastAPI 0.110+ no longer parses.
   case $1 in
     0.4.*) echo "numpy<2 fastapi<0.110" ;;
-    0.5.*) echo "numpy<2" ;;
+    0.5.*) echo "numpy<2 fastapi<0.110" ;;
     *) echo "" ;;
   esac
 }

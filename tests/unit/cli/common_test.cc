@@ -3,8 +3,6 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <fstream>
-
 namespace vecsafe::cli {
 namespace {
 
@@ -75,35 +73,22 @@ class EnvGuard {
 
 TEST(ResolveTest, RepoFromFlagThenEnv) {
   EnvGuard g("VECSAFE_REPO");
+  EnvGuard g2("GCS_BUCKET_NAME");
+  EnvGuard g3("BACKUP_LOCAL_PATH");
   unsetenv("VECSAFE_REPO");
+  unsetenv("GCS_BUCKET_NAME");
+  unsetenv("BACKUP_LOCAL_PATH");
   CommonFlags flags;
   auto none = ResolveRepoUrl(flags);
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(none.status().hint().find("VECSAFE_REPO"), std::string::npos);
+  setenv("BACKUP_LOCAL_PATH", "/old/deployment", 1);
+  EXPECT_EQ(*ResolveRepoUrl(flags), "/old/deployment");
   setenv("VECSAFE_REPO", "/env/repo", 1);
   EXPECT_EQ(*ResolveRepoUrl(flags), "/env/repo");
   flags.repo = "/flag/repo";
   EXPECT_EQ(*ResolveRepoUrl(flags), "/flag/repo");
-}
-
-TEST(ResolveTest, PasswordFromEnvThenFile) {
-  EnvGuard g1("VECSAFE_PASSWORD");
-  EnvGuard g2("VECSAFE_PASSWORD_FILE");
-  unsetenv("VECSAFE_PASSWORD");
-  const std::string path = testing::TempDir() + "/vecsafe_pw_test";
-  { std::ofstream(path) << "from-file\nsecond line ignored\n"; }
-  setenv("VECSAFE_PASSWORD_FILE", path.c_str(), 1);
-  CommonFlags flags;
-  EXPECT_EQ(*ResolvePassword(flags, false), "from-file");
-  setenv("VECSAFE_PASSWORD", "from-env", 1);
-  EXPECT_EQ(*ResolvePassword(flags, false), "from-env");
-  unsetenv("VECSAFE_PASSWORD");
-  setenv("VECSAFE_PASSWORD_FILE", "/nonexistent/vecsafe/pw", 1);
-  auto missing = ResolvePassword(flags, false);
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
-  EXPECT_NE(missing.status().hint().find("VECSAFE_PASSWORD_FILE"), std::string::npos);
 }
 
 TEST(ErrorJsonTest, Shape) {

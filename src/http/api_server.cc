@@ -1,0 +1,1256 @@
+#include "http/api_server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "http/auth.h"
+#include "ops/journal.h"
+#include "service/daemon.h"
+#include "service/jobs.h"
+#include "sources/qdrant/qdrant_client.h"
+
+namespace vecsafe::http {
+namespace {
+
+using json = nlohmann::json;
+using service::Role;
+
+std::string IsoNow() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string IsoMs(int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+int HttpStatusFor(ErrorCode c) {
+  switch (c) {
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kUnauthenticated:
+      return 401;
+    case ErrorCode::kPermissionDenied:
+      return 403;
+    case ErrorCode::kNotFound:
+    case ErrorCode::kRepoNotFound:
+      return 404;
+    case ErrorCode::kAlreadyExists:
+    case ErrorCode::kLocked:
+    case ErrorCode::kFailedPrecondition:
+    case ErrorCode::kAborted:
+      return 409;
+    case ErrorCode::kResourceExhausted:
+      return 429;
+    case ErrorCode::kUnimplemented:
+      return 501;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kTimeout:
+      return 504;
+    case ErrorCode::kNoSpace:
+      return 507;
+    default:
+      return 500;
+  }
+}
+
+json ErrorBody(const Status& s) {
+  const ErrorInfo& info = GetErrorInfo(s.code());
+  return {{"error",
+           {{"code", "VS-" + std::to_string(static_cast<int>(s.code()))},
+            {"name", std::string(info.name)},
+            {"message", s.message()},
+            {"hint", s.hint()}}}};
+}
+
+void SendJson(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void SendError(httplib::Response& res, const Status& s) {
+  SendJson(res, HttpStatusFor(s.code()), ErrorBody(s));
+}
+
+// Parses a JSON object body; an empty body is {}.
+Result<json> Body(const httplib::Request& req) {
+  if (req.body.empty()) return json::object();
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return InvalidArgument("the request body is not a JSON object",
+                           "Send Content-Type: application/json with an object, e.g. {}.");
+  }
+  return j;
+}
+
+std::string OptString(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+Status ExpectStringOrAbsent(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null() || it->is_string()) return Status::OK();
+  return InvalidArgument(std::string("\"") + key + "\" must be a string");
+}
+
+int QueryInt(const httplib::Request& req, const char* key, int def, int lo, int hi) {
+  if (!req.has_param(key)) return def;
+  const std::string v = req.get_param_value(key);
+  char* end = nullptr;
+  const long n = std::strtol(v.c_str(), &end, 10);
+  if (end == v.c_str() || *end != '\0') return -1;
+  if (n < lo || n > hi) return -1;
+  return static_cast<int>(n);
+}
+
+}  // namespace
+
+ApiServer::ApiServer(service::Daemon* daemon) : daemon_(daemon) {
+  auto cfg = daemon_->config();
+  if (!cfg->tls_cert_file.empty()) {
+    server_ =
+        std::make_unique<httplib::SSLServer>(cfg->tls_cert_file.c_str(), cfg->tls_key_file.c_str());
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
+  server_->new_task_queue = [] { return new httplib::ThreadPool(16); };
+  server_->set_payload_max_length(static_cast<size_t>(cfg->max_body_bytes));
+  server_->set_read_timeout(30, 0);
+  server_->set_write_timeout(30, 0);
+  Routes();
+}
+
+ApiServer::~ApiServer() = default;
+
+Status ApiServer::Bind(const std::string& host, int port) {
+  if (!server_->is_valid()) {
+    return InvalidArgument("the TLS certificate or key cannot be loaded",
+                           "Check tls.cert_file and tls.key_file (PEM).");
+  }
+  if (port == 0) {
+    port_ = server_->bind_to_any_port(host.c_str());
+    if (port_ <= 0) return Unavailable("cannot listen on " + host);
+    return Status::OK();
+  }
+  if (!server_->bind_to_port(host.c_str(), port)) {
+    return Unavailable("cannot listen on " + host + ":" + std::to_string(port),
+                       "Another process may use the port; choose another with --listen.");
+  }
+  port_ = port;
+  return Status::OK();
+}
+
+void ApiServer::Serve() { server_->listen_after_bind(); }
+void ApiServer::Stop() { server_->stop(); }
+
+void ApiServer::Routes() {
+  service::Daemon* d = daemon_;
+  httplib::Server& s = *server_;
+
+  // Authentication for everything except GET /health.
+  s.set_pre_routing_handler([d](const httplib::Request& req, httplib::Response& res) {
+    if (req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    auto token = BearerToken(req.get_header_value("Authorization"));
+    if (!token || !Authenticate(*token, d->config()->tokens)) {
+      res.set_header("WWW-Authenticate", "Bearer realm=\"vecsafe\"");
+      SendJson(res, 401,
+               ErrorBody(Status(ErrorCode::kUnauthenticated,
+                                token ? "the API token is not valid" : "an API token is required",
+                                "Send `Authorization: Bearer <token>`; tokens come from the "
+                                "config's tokens/tokens_file or VECSAFE_API_TOKEN.")));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 404) {
+      SendJson(res, 404,
+               ErrorBody(NotFound("no such route", "docs/openapi.yaml lists the routes.")));
+    } else if (res.status == 413) {
+      SendJson(res, 413,
+               ErrorBody(ResourceExhausted("the request body is too large",
+                                           "limits.max_body_bytes in the config sets the limit.")));
+    } else if (res.status == 405) {
+      SendJson(res, 405, ErrorBody(InvalidArgument("method not allowed on this route")));
+    } else {
+      SendJson(res, res.status, ErrorBody(InvalidArgument("bad request")));
+    }
+  });
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    SendJson(res, 500, ErrorBody(Internal("the request failed inside vecsafe")));
+  });
+
+  // Wraps a handler with the role check; passes the principal.
+  using Handler =
+      std::function<void(const httplib::Request&, httplib::Response&, const Principal&)>;
+  auto guard = [d](Role need, Handler h) {
+    return [d, need, h](const httplib::Request& req, httplib::Response& res) {
+      auto token = BearerToken(req.get_header_value("Authorization"));
+      auto who = token ? Authenticate(*token, d->config()->tokens) : std::nullopt;
+      if (!who) {
+        SendJson(res, 401,
+                 ErrorBody(Status(ErrorCode::kUnauthenticated, "an API token is required")));
+        return;
+      }
+      if (!RoleAllows(who->role, need)) {
+        SendError(res,
+                  PermissionDenied("token \"" + who->name + "\" has role " +
+                                       std::string(service::ToString(who->role)) +
+                                       "; this route needs " + std::string(service::ToString(need)),
+                                   "Use a token with a stronger role."));
+        return;
+      }
+      h(req, res, *who);
+    };
+  };
+  auto actor = [](const Principal& p) { return "token:" + p.name; };
+  auto accepted = [](httplib::Response& res, const Result<std::string>& id) {
+    if (!id.ok()) {
+      SendError(res, id.status());
+      return;
+    }
+    res.set_header("Location", "/api/v1/operations/" + *id);
+    SendJson(res, 202,
+             {{"operation_id", *id}, {"state", "queued"}, {"href", "/api/v1/operations/" + *id}});
+  };
+  // Waits for an operation (the old routes answered synchronously).
+  auto wait_op = [d](const std::string& id) {
+    for (;;) {
+      auto info = d->operations().Get(id);
+      if (!info ||
+          (info->state != service::OpState::kQueued && info->state != service::OpState::kRunning)) {
+        return info;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  };
+  auto first_source = [d](service::SourceType t) -> const service::SourceConfig* {
+    for (const auto& src : d->config()->sources) {
+      if (src.type == t) return &src;
+    }
+    return nullptr;
+  };
+  auto qdrant_client =
+      [](const service::SourceConfig& src) -> Result<std::unique_ptr<qdrant::QdrantClient>> {
+    qdrant::QdrantClientOptions o;
+    o.url = src.url;
+    o.api_key = src.api_key;
+    o.max_attempts = 2;
+    o.connect_timeout_seconds = 5;
+    o.request_timeout_seconds = 10;
+    return qdrant::QdrantClient::Create(o);
+  };
+  auto backup_work = [](const service::SourceConfig src, std::string collection, std::string who) {
+    return [src, collection, who](const service::Config& c, service::OpContext& ctx) {
+      const service::SourceConfig* now = c.FindSource(src.name);
+      return service::BackupSource(c, now != nullptr ? *now : src, collection, who, &ctx);
+    };
+  };
+
+  // ------------------------------------------------------------ open + metrics
+  s.Get("/health", [](const httplib::Request&, httplib::Response& res) {
+    SendJson(res, 200, {{"status", "healthy"}, {"service", "vecsafe"}, {"timestamp", IsoNow()}});
+  });
+
+  s.Get(
+      "/metrics", guard(Role::kReadOnly, [d](const httplib::Request&, httplib::Response& res,
+                                             const Principal&) {
+        auto cfg = d->config();
+        service::PromWriter w;
+        const auto stats = d->stats().Sources();
+        auto per_source = [&](const std::string& name, const std::string& help,
+                              const std::string& type, auto value) {
+          w.Family(name, help, type);
+          for (const auto& src : cfg->sources) {
+            auto it = stats.find(src.name);
+            const service::SourceStats st = it == stats.end() ? service::SourceStats{} : it->second;
+            w.Sample(name,
+                     {{"source", src.name}, {"type", std::string(service::ToString(src.type))}},
+                     value(st));
+          }
+        };
+        per_source("vecsafe_consistency_status",
+                   "Last consistency check: 0 healthy, 1 findings, 2 could not check, -1 unknown",
+                   "gauge", [](const service::SourceStats& st) { return double(st.consistency); });
+        per_source("vecsafe_orphan_collections", "Orphaned collections found by the last check",
+                   "gauge", [](const service::SourceStats& st) { return double(st.orphans); });
+        per_source(
+            "vecsafe_last_successful_backup_timestamp_seconds",
+            "Unix time of the last successful backup (0: none since start)", "gauge",
+            [](const service::SourceStats& st) { return double(st.last_success_ms) / 1000.0; });
+        per_source("vecsafe_backup_success_total", "Successful backups since start", "counter",
+                   [](const service::SourceStats& st) { return double(st.successes); });
+        per_source("vecsafe_backup_failure_total", "Failed backups since start", "counter",
+                   [](const service::SourceStats& st) { return double(st.failures); });
+        per_source("vecsafe_backup_consecutive_failures", "Backups failed in a row", "gauge",
+                   [](const service::SourceStats& st) { return double(st.consecutive_failures); });
+        per_source("vecsafe_backup_duration_seconds", "Duration of the last backup", "gauge",
+                   [](const service::SourceStats& st) { return st.last_duration_seconds; });
+        per_source("vecsafe_backup_bytes_read", "Bytes read by the last successful backup", "gauge",
+                   [](const service::SourceStats& st) { return double(st.last_bytes_read); });
+        per_source("vecsafe_backup_bytes_added",
+                   "Bytes added to the repository by the last successful backup", "gauge",
+                   [](const service::SourceStats& st) { return double(st.last_bytes_added); });
+        per_source("vecsafe_backup_dedup_ratio",
+                   "Bytes read / bytes added over all backups since start (1 when nothing read)",
+                   "gauge", [](const service::SourceStats& st) {
+                     return st.total_bytes_added > 0
+                                ? double(st.total_bytes_read) / double(st.total_bytes_added)
+                                : 1.0;
+                   });
+        w.Family("vecsafe_repository_size_bytes", "Bytes stored in each local repository", "gauge");
+        for (const auto& r : cfg->repositories) {
+          if (r.url.find("://") == std::string::npos) {
+            w.Sample("vecsafe_repository_size_bytes", {{"repository", r.name}},
+                     double(service::FolderBytes(r.url)));
+          }
+        }
+        w.Family("vecsafe_disk_used_ratio", "Used share of the file system holding each path",
+                 "gauge");
+        for (const auto& src : cfg->sources) {
+          if (auto du = service::MeasureDisk(src.path)) {
+            w.Sample("vecsafe_disk_used_ratio", {{"name", src.name}, {"kind", "data"}},
+                     du->used_ratio());
+          }
+        }
+        for (const auto& r : cfg->repositories) {
+          if (auto du = service::MeasureDisk(r.url)) {
+            w.Sample("vecsafe_disk_used_ratio", {{"name", r.name}, {"kind", "backup"}},
+                     du->used_ratio());
+          }
+        }
+        w.Family("vecsafe_job_queue", "Operations queued or running", "gauge");
+        w.Sample("vecsafe_job_queue", {{"state", "queued"}}, double(d->operations().queued()));
+        w.Sample("vecsafe_job_queue", {{"state", "running"}}, double(d->operations().running()));
+        w.Family("vecsafe_alerts_total", "Alert deliveries since start", "counter");
+        w.Sample("vecsafe_alerts_total", {{"result", "sent"}}, double(d->alerts().sent()));
+        w.Sample("vecsafe_alerts_total", {{"result", "failed"}}, double(d->alerts().failed()));
+        w.Sample("vecsafe_alerts_total", {{"result", "suppressed"}},
+                 double(d->alerts().suppressed()));
+        w.Family("vecsafe_up", "1 while the daemon runs", "gauge");
+        w.Sample("vecsafe_up", {}, 1);
+        res.set_content(w.text(), "text/plain; version=0.0.4; charset=utf-8");
+      }));
+
+  // ---------------------------------------------------- old Qdrant service routes
+  s.Get("/status", guard(Role::kReadOnly, [=](const httplib::Request&, httplib::Response& res,
+                                              const Principal&) {
+          const service::SourceConfig* q = first_source(service::SourceType::kQdrant);
+          if (q == nullptr) {
+            SendJson(res, 503,
+                     {{"qdrant_status", "disconnected"},
+                      {"error", "no qdrant source is configured"},
+                      {"timestamp", IsoNow()}});
+            return;
+          }
+          auto client = qdrant_client(*q);
+          Result<qdrant::ServerInfo> info = client.ok()
+                                                ? (*client)->GetServerInfo()
+                                                : Result<qdrant::ServerInfo>(client.status());
+          std::string bucket;
+          for (const auto& r : d->config()->repositories) {
+            if (r.name == q->repository && r.url.rfind("gs://", 0) == 0) {
+              bucket =
+                  r.url.substr(5, r.url.find('/', 5) == std::string::npos ? std::string::npos
+                                                                          : r.url.find('/', 5) - 5);
+            }
+          }
+          if (!info.ok()) {
+            SendJson(res, 503,
+                     {{"qdrant_status", "disconnected"},
+                      {"error", info.status().message()},
+                      {"timestamp", IsoNow()}});
+            return;
+          }
+          SendJson(res, 200,
+                   {{"qdrant_status", "connected"},
+                    {"qdrant_url", q->url},
+                    {"qdrant_version", info->version},
+                    {"gcs_bucket", bucket},
+                    {"timestamp", IsoNow()}});
+        }));
+
+  s.Get(
+      "/collections", guard(Role::kReadOnly, [=](const httplib::Request&, httplib::Response& res,
+                                                 const Principal&) {
+        const service::SourceConfig* q = first_source(service::SourceType::kQdrant);
+        if (q == nullptr) {
+          SendJson(res, 500, {{"success", false}, {"error", "no qdrant source is configured"}});
+          return;
+        }
+        auto client = qdrant_client(*q);
+        auto names = client.ok() ? (*client)->ListCollections()
+                                 : Result<std::vector<std::string>>(client.status());
+        if (!names.ok()) {
+          SendJson(res, 500, {{"success", false}, {"error", names.status().message()}});
+          return;
+        }
+        SendJson(res, 200, {{"success", true}, {"collections", *names}, {"count", names->size()}});
+      }));
+
+  s.Post("/backup", guard(Role::kOperator, [=](const httplib::Request& req, httplib::Response& res,
+                                               const Principal& p) {
+           const std::string start = IsoNow();
+           const auto t0 = std::chrono::steady_clock::now();
+           json body = json::object();
+           if (!req.body.empty()) {
+             body = json::parse(req.body, nullptr, false);
+             if (body.is_discarded() || !body.is_object())
+               body = json::object();  // old: get_json() or {}
+           }
+           const std::string collection = OptString(body, "collection");
+           const service::SourceConfig* q = first_source(service::SourceType::kQdrant);
+           if (q == nullptr) {
+             SendJson(res, 500,
+                      {{"success", false},
+                       {"error", "no qdrant source is configured"},
+                       {"timestamp", IsoNow()}});
+             return;
+           }
+           auto id =
+               d->SubmitWork("backup", q->name, actor(p), "source:" + q->name,
+                             {{"collection", collection}}, backup_work(*q, collection, actor(p)));
+           if (!id.ok()) {
+             SendJson(
+                 res, 500,
+                 {{"success", false}, {"error", id.status().message()}, {"timestamp", IsoNow()}});
+             return;
+           }
+           auto info = wait_op(*id);
+           const bool ok = info && info->state == service::OpState::kSucceeded;
+           const std::string err = info && !ok ? info->error : "";
+           const std::string snap = info ? info->result.value("snapshot_id", "") : "";
+           const std::string repo_url = d->config()->FindRepository(q->repository)
+                                            ? d->config()->FindRepository(q->repository)->url
+                                            : "";
+           if (!collection.empty()) {
+             SendJson(res, ok ? 200 : 500,
+                      {{"collection", collection},
+                       {"success", ok},
+                       {"snapshot_name", snap},
+                       {"gcs_path", ok ? json(repo_url) : json(nullptr)},
+                       {"error", ok ? json(nullptr) : json(err)},
+                       {"operation_id", *id}});
+             return;
+           }
+           const double secs =
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+           json collections = json::array();
+           size_t total = 0;
+           if (auto client = qdrant_client(*q); client.ok()) {
+             if (auto names = (*client)->ListCollections(); names.ok()) {
+               total = names->size();
+               for (const auto& n : *names) {
+                 collections.push_back({{"collection", n},
+                                        {"success", ok},
+                                        {"snapshot_name", snap},
+                                        {"gcs_path", ok ? json(repo_url) : json(nullptr)},
+                                        {"error", ok ? json(nullptr) : json(err)}});
+               }
+             }
+           }
+           json out = {{"success", ok},
+                       {"message", ok ? "Backup finished: " + std::to_string(total) + "/" +
+                                            std::to_string(total) + " succeeded"
+                                      : "Backup failed: " + err},
+                       {"total_collections", total},
+                       {"success_count", ok ? total : 0},
+                       {"failed_count", ok ? 0 : total},
+                       {"collections", collections},
+                       {"start_time", start},
+                       {"end_time", IsoNow()},
+                       {"duration_seconds", secs},
+                       {"operation_id", *id}};
+           if (!ok) out["error"] = err;
+           SendJson(res, ok ? 200 : 500, out);
+         }));
+
+  // ------------------------------------------------ old Chroma /api/robust routes
+  auto detail = [](httplib::Response& res, int status, const std::string& msg) {
+    SendJson(res, status, {{"detail", msg}});
+  };
+  s.Get("/api/robust/health", guard(Role::kReadOnly, [=](const httplib::Request&,
+                                                         httplib::Response& res, const Principal&) {
+          auto cfg = d->config();
+          const auto stats = d->stats().Sources();
+          const service::SourceConfig* c = first_source(service::SourceType::kChroma);
+          json data = {{"timestamp", IsoNow()}};
+          std::string status = "healthy";
+          json consistency = {{"orphaned_vectors", json::array()},
+                              {"missing_vectors", json::array()},
+                              {"checked", false}};
+          if (c != nullptr) {
+            json last = d->LastCheck(c->name);
+            if (!last.is_null()) {
+              consistency["checked"] = true;
+              consistency["last_check"] = IsoMs(last.value("time_ms", int64_t{0}));
+              const json& rep = last["report"];
+              if (rep.contains("check") && rep["check"].contains("findings") &&
+                  rep["check"]["findings"].is_array()) {
+                for (const auto& f : rep["check"]["findings"]) {
+                  std::string code = f.is_object() ? f.value("code", "") : "";
+                  for (char& ch : code)
+                    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+                  if (code.find("orphan") != std::string::npos) {
+                    consistency["orphaned_vectors"].push_back(f);
+                  } else if (code.find("missing") != std::string::npos) {
+                    consistency["missing_vectors"].push_back(f);
+                  }
+                }
+                if (!rep["check"]["findings"].empty()) status = "warning";
+              }
+            }
+            auto it = stats.find(c->name);
+            if (it != stats.end() && it->second.consistency == 2) status = "critical";
+            if (auto du = service::MeasureDisk(c->path)) {
+              data["disk_usage"] = {{"total_gb", double(du->total_bytes) / 1e9},
+                                    {"used_gb", double(du->used_bytes) / 1e9},
+                                    {"free_gb", double(du->free_bytes) / 1e9},
+                                    {"usage_percent", du->used_ratio() * 100.0}};
+            }
+            data["chroma_data_path"] = c->path;
+          }
+          data["status"] = status;
+          data["consistency"] = consistency;
+          SendJson(res, 200, {{"success", true}, {"data", data}});
+        }));
+
+  s.Post("/api/robust/backup",
+         guard(Role::kOperator,
+               [=](const httplib::Request& req, httplib::Response& res, const Principal& p) {
+                 auto body = Body(req);
+                 if (!body.ok() || !ExpectStringOrAbsent(*body, "collection_name").ok()) {
+                   detail(res, 422, "collection_name must be a string or null");
+                   return;
+                 }
+                 const service::SourceConfig* c = first_source(service::SourceType::kChroma);
+                 if (c == nullptr) {
+                   detail(res, 500, "no chroma source is configured");
+                   return;
+                 }
+                 const std::string coll = OptString(*body, "collection_name");
+                 auto id = d->SubmitWork("backup", c->name, actor(p), "source:" + c->name,
+                                         {{"collection", coll}}, backup_work(*c, coll, actor(p)));
+                 if (!id.ok()) {
+                   detail(res, 500, id.status().message());
+                   return;
+                 }
+                 SendJson(res, 200,
+                          {{"success", true},
+                           {"message", "Backup task started; it runs in the background"},
+                           {"operation_id", *id}});
+               }));
+
+  auto list_backups = [d](const std::string& repo_name, const std::string& who) -> Result<json> {
+    auto cfg = d->config();
+    const service::RepositoryConfig* repo =
+        repo_name.empty() ? (cfg->repositories.empty() ? nullptr : &cfg->repositories.front())
+                          : cfg->FindRepository(repo_name);
+    if (repo == nullptr) {
+      return NotFound("no repository \"" + repo_name + "\" in the config",
+                      "GET /api/v1/config lists the repositories.");
+    }
+    service::JobOutcome out =
+        service::RunVerb(*cfg, repo, nullptr, {"snapshots"}, who, nullptr, 120);
+    if (!out.status.ok()) return out.status;
+    json list = out.details;
+    if (list.is_object() && list.contains("snapshots")) list = list["snapshots"];
+    if (!list.is_array()) list = json::array();
+    return list;
+  };
+
+  s.Get("/api/robust/backups",
+        guard(Role::kReadOnly,
+              [=](const httplib::Request&, httplib::Response& res, const Principal& p) {
+                auto list = list_backups("", actor(p));
+                if (!list.ok()) {
+                  detail(res, 500, list.status().message());
+                  return;
+                }
+                json data = json::array();
+                for (const auto& snap : *list) {
+                  if (!snap.is_object()) continue;
+                  const std::string id = snap.value("id", snap.value("snapshot_id", ""));
+                  json row = {{"backup_id", id},
+                              {"timestamp", snap.value("time", snap.value("timestamp", ""))}};
+                  const json* size = nullptr;
+                  for (const char* k : {"total_bytes", "size", "bytes"}) {
+                    if (snap.contains(k) && snap[k].is_number()) size = &snap[k];
+                  }
+                  if (snap.contains("stats") && snap["stats"].is_object()) {
+                    for (const char* k : {"total_bytes", "bytes_read", "size"}) {
+                      if (snap["stats"].contains(k) && snap["stats"][k].is_number())
+                        size = &snap["stats"][k];
+                    }
+                  }
+                  row["size_mb"] = size != nullptr ? size->get<double>() / (1024.0 * 1024.0) : 0.0;
+                  row["collection_name"] = snap.value("collection", "");
+                  row["tags"] = snap.contains("tags") ? snap["tags"] : json::array();
+                  data.push_back(row);
+                }
+                SendJson(res, 200, {{"success", true}, {"data", data}});
+              }));
+
+  s.Post("/api/robust/restore",
+         guard(Role::kAdmin, [=](const httplib::Request& req, httplib::Response& res,
+                                 const Principal& p) {
+           auto body = Body(req);
+           if (!body.ok() || OptString(*body, "backup_id").empty()) {
+             detail(res, 422, "backup_id (a string) is required");
+             return;
+           }
+           const service::SourceConfig* c = first_source(service::SourceType::kChroma);
+           if (c == nullptr) {
+             detail(res, 400, "no chroma source is configured");
+             return;
+           }
+           const std::string snap = OptString(*body, "backup_id");
+           const service::SourceConfig src = *c;
+           auto id = d->SubmitWork(
+               "restore", snap, actor(p), "source:" + c->name, {{"backup_id", snap}},
+               [src, snap, who = actor(p)](const service::Config& cfg, service::OpContext& ctx) {
+                 return service::RunVerb(cfg, cfg.FindRepository(src.repository), &src,
+                                         {"restore", snap, "--to", src.path}, who, &ctx);
+               });
+           if (!id.ok()) {
+             detail(res, 400, id.status().message());
+             return;
+           }
+           auto info = wait_op(*id);
+           if (info && info->state == service::OpState::kSucceeded) {
+             SendJson(res, 200, {{"success", true}, {"message", "Restored from backup " + snap}});
+           } else {
+             detail(res, 400, info ? info->error : "restore failed");
+           }
+         }));
+
+  s.Post(
+      "/api/robust/cleanup-backups",
+      guard(Role::kOperator, [=](const httplib::Request&, httplib::Response& res,
+                                 const Principal& p) {
+        auto cfg = d->config();
+        if (cfg->repositories.empty()) {
+          detail(res, 500, "no repository is configured");
+          return;
+        }
+        const service::RepositoryConfig repo = cfg->repositories.front();
+        auto id = d->SubmitWork(
+            "retention", repo.name, actor(p), "repo:" + repo.name, {},
+            [repo, who = actor(p)](const service::Config& c, service::OpContext& ctx) {
+              const service::RepositoryConfig* r = c.FindRepository(repo.name);
+              return service::ApplyRetention(c, r ? *r : repo, who, &ctx);
+            });
+        if (!id.ok()) {
+          detail(res, 500, id.status().message());
+          return;
+        }
+        SendJson(
+            res, 200,
+            {{"success", true}, {"message", "Backup cleanup task started"}, {"operation_id", *id}});
+      }));
+
+  s.Get("/api/robust/scan-recovery",
+        guard(Role::kOperator, [=](const httplib::Request&, httplib::Response& res,
+                                   const Principal& p) {
+          const service::SourceConfig* c = first_source(service::SourceType::kChroma);
+          if (c == nullptr) {
+            detail(res, 500, "no chroma source is configured");
+            return;
+          }
+          auto cfg = d->config();
+          service::JobOutcome out = service::RunVerb(
+              *cfg, nullptr, c, {"recover", "chroma", c->path, "--plan"}, actor(p), nullptr, 600);
+          if (!out.status.ok()) {
+            detail(res, 500, out.status.message());
+            return;
+          }
+          json plan = out.details;
+          json items = plan.is_array()                  ? plan
+                       : plan.contains("collections")   ? plan["collections"]
+                       : plan.contains("recovery_plan") ? plan["recovery_plan"]
+                                                        : json::array();
+          SendJson(res, 200,
+                   {{"success", true},
+                    {"data",
+                     {{"success", true},
+                      {"orphaned_collections", items},
+                      {"recovery_plan", items},
+                      {"plan", plan}}}});
+        }));
+
+  s.Post("/api/robust/execute-recovery",
+         guard(Role::kAdmin, [=](const httplib::Request& req, httplib::Response& res,
+                                 const Principal& p) {
+           auto body = Body(req);
+           if (!body.ok() || !body->contains("recovery_plan") ||
+               !(*body)["recovery_plan"].is_array()) {
+             detail(res, 422, "recovery_plan (an array) is required");
+             return;
+           }
+           const service::SourceConfig* c = first_source(service::SourceType::kChroma);
+           if (c == nullptr) {
+             detail(res, 500, "no chroma source is configured");
+             return;
+           }
+           const json plan = (*body)["recovery_plan"];
+           const service::SourceConfig src = *c;
+           auto id = d->SubmitWork(
+               "recovery.execute", src.name, actor(p), "source:" + src.name,
+               {{"collections", plan.size()}},
+               [src, plan, who = actor(p)](const service::Config& cfg, service::OpContext& ctx) {
+                 const std::filesystem::path dir = cfg.state_dir.empty()
+                                                       ? ops::DefaultStateDir()
+                                                       : std::filesystem::path(cfg.state_dir);
+                 const std::string file = (dir / (ops::NewOperationId() + "-plan.json")).string();
+                 std::ofstream(file) << plan.dump(2);
+                 std::vector<std::string> args = {"recover", "chroma", src.path, "--execute", file};
+                 if (!src.server_url.empty()) args.insert(args.end(), {"--server", src.server_url});
+                 return service::RunVerb(cfg, nullptr, &src, args, who, &ctx);
+               });
+           if (!id.ok()) {
+             detail(res, 500, id.status().message());
+             return;
+           }
+           SendJson(res, 200,
+                    {{"success", true},
+                     {"message", "Recovery task started; it will recover " +
+                                     std::to_string(plan.size()) + " collections"},
+                     {"operation_id", *id}});
+         }));
+
+  s.Get("/api/robust/config", guard(Role::kReadOnly, [=](const httplib::Request&,
+                                                         httplib::Response& res, const Principal&) {
+          auto cfg = d->config();
+          json data = cfg->legacy;
+          const service::SourceConfig* c = first_source(service::SourceType::kChroma);
+          if (!data.contains("chroma_data_path") && c != nullptr)
+            data["chroma_data_path"] = c->path;
+          if (!data.contains("backup_root_path") && !cfg->repositories.empty()) {
+            data["backup_root_path"] = cfg->repositories.front().url;
+          }
+          SendJson(res, 200, {{"success", true}, {"data", data}});
+        }));
+
+  s.Put("/api/robust/config", guard(Role::kAdmin, [=](const httplib::Request& req,
+                                                      httplib::Response& res, const Principal& p) {
+          auto body = Body(req);
+          if (!body.ok() || !body->contains("config_updates") ||
+              !(*body)["config_updates"].is_object()) {
+            detail(res, 422, "config_updates (an object) is required");
+            return;
+          }
+          std::vector<service::ConfigError> errors;
+          auto doc = service::ApplyLegacyUpdates(d->config()->document, (*body)["config_updates"],
+                                                 &errors);
+          if (doc.ok()) errors = d->ApplyConfig(*doc, actor(p), "PUT /api/robust/config", true);
+          if (!errors.empty()) {
+            json list = json::array();
+            for (const auto& e : errors) list.push_back(e.ToJson());
+            SendJson(res, 400, {{"detail", "Configuration update failed"}, {"errors", list}});
+            return;
+          }
+          SendJson(res, 200, {{"success", true}, {"message", "Configuration updated"}});
+        }));
+
+  s.Post(R"(/api/robust/config/template/([^/]+))",
+         guard(Role::kAdmin,
+               [=](const httplib::Request& req, httplib::Response& res, const Principal& p) {
+                 const std::string name = req.matches[1];
+                 auto keys = service::TemplateLegacyKeys(name);
+                 if (!keys) {
+                   detail(res, 400, "Unknown config template: " + name);
+                   return;
+                 }
+                 std::vector<service::ConfigError> errors;
+                 auto doc = service::ApplyLegacyUpdates(d->config()->document, *keys, &errors);
+                 if (doc.ok()) {
+                   errors = d->ApplyConfig(*doc, actor(p), "template " + name, true);
+                 }
+                 if (!errors.empty()) {
+                   detail(res, 400, service::ErrorsToStatus(errors, "template " + name).message());
+                   return;
+                 }
+                 SendJson(res, 200,
+                          {{"success", true}, {"message", "Config template " + name + " applied"}});
+               }));
+
+  // ------------------------------------------------------------------- /api/v1
+  s.Get("/api/v1/sources", guard(Role::kReadOnly, [d](const httplib::Request&,
+                                                      httplib::Response& res, const Principal&) {
+          auto cfg = d->config();
+          const auto stats = d->stats().Sources();
+          json out = json::array();
+          for (const auto& src : cfg->sources) {
+            json j = {{"name", src.name},
+                      {"type", service::ToString(src.type)},
+                      {"repository", src.repository}};
+            if (src.type == service::SourceType::kQdrant) {
+              j["url"] = src.url;
+            } else {
+              j["path"] = src.path;
+            }
+            auto it = stats.find(src.name);
+            if (it != stats.end()) {
+              j["last_successful_backup_ms"] = it->second.last_success_ms;
+              j["consecutive_failures"] = it->second.consecutive_failures;
+              j["consistency"] = it->second.consistency;
+              j["orphans"] = it->second.orphans;
+            }
+            out.push_back(j);
+          }
+          SendJson(res, 200, {{"sources", out}});
+        }));
+
+  s.Get(R"(/api/v1/sources/([^/]+)/collections)",
+        guard(Role::kReadOnly, [=](const httplib::Request& req, httplib::Response& res,
+                                   const Principal&) {
+          auto cfg = d->config();
+          const service::SourceConfig* src = cfg->FindSource(req.matches[1].str());
+          if (src == nullptr) {
+            SendError(res, NotFound("no source \"" + req.matches[1].str() + "\""));
+            return;
+          }
+          if (src->type != service::SourceType::kQdrant) {
+            SendError(res, Unimplemented("listing collections is available for qdrant sources",
+                                         "Use `vecsafe check chroma PATH --json` for Chroma."));
+            return;
+          }
+          auto client = qdrant_client(*src);
+          auto names = client.ok() ? (*client)->ListCollections()
+                                   : Result<std::vector<std::string>>(client.status());
+          if (!names.ok()) {
+            SendError(res, names.status());
+            return;
+          }
+          SendJson(res, 200, {{"source", src->name}, {"collections", *names}});
+        }));
+
+  s.Get("/api/v1/backups", guard(Role::kReadOnly, [=](const httplib::Request& req,
+                                                      httplib::Response& res, const Principal& p) {
+          auto list = list_backups(req.get_param_value("repository"), actor(p));
+          if (!list.ok()) {
+            SendError(res, list.status());
+            return;
+          }
+          SendJson(res, 200, {{"backups", *list}});
+        }));
+
+  s.Post("/api/v1/backups", guard(Role::kOperator, [=](const httplib::Request& req,
+                                                       httplib::Response& res, const Principal& p) {
+           auto body = Body(req);
+           if (!body.ok()) {
+             SendError(res, body.status());
+             return;
+           }
+           for (const char* k : {"source", "collection"}) {
+             if (Status st = ExpectStringOrAbsent(*body, k); !st.ok()) {
+               SendError(res, st);
+               return;
+             }
+           }
+           auto cfg = d->config();
+           const std::string name = OptString(*body, "source");
+           const service::SourceConfig* src =
+               name.empty() ? (cfg->sources.empty() ? nullptr : &cfg->sources.front())
+                            : cfg->FindSource(name);
+           if (src == nullptr) {
+             SendError(res,
+                       NotFound("no source \"" + name + "\"", "GET /api/v1/sources lists them."));
+             return;
+           }
+           const std::string coll = OptString(*body, "collection");
+           accepted(res, d->SubmitWork("backup", src->name, actor(p), "source:" + src->name,
+                                       {{"collection", coll}}, backup_work(*src, coll, actor(p))));
+         }));
+
+  auto snapshot_op = [=](const char* kind, Role role, bool is_delete) {
+    return guard(role, [=](const httplib::Request& req, httplib::Response& res,
+                           const Principal& p) {
+      const std::string snap = req.matches[1];
+      auto body = is_delete ? Result<json>(json::object()) : Body(req);
+      if (!body.ok()) {
+        SendError(res, body.status());
+        return;
+      }
+      auto cfg = d->config();
+      const std::string repo_name = req.has_param("repository") ? req.get_param_value("repository")
+                                                                : OptString(*body, "repository");
+      const service::RepositoryConfig* repo =
+          repo_name.empty() ? (cfg->repositories.empty() ? nullptr : &cfg->repositories.front())
+                            : cfg->FindRepository(repo_name);
+      if (repo == nullptr) {
+        SendError(res, NotFound("no repository \"" + repo_name + "\""));
+        return;
+      }
+      std::vector<std::string> args;
+      const std::string k = kind;
+      if (k == "backup.delete") {
+        args = {"forget", snap};
+      } else if (k == "backup.verify") {
+        args = {"verify", "--snapshot", snap};
+        if (body->value("read_data", false)) args.push_back("--read-data");
+      } else {
+        args = {"restore", snap};
+        const std::string to = OptString(*body, "to"), to_q = OptString(*body, "to_qdrant"),
+                          to_c = OptString(*body, "to_chroma");
+        if (!to.empty()) {
+          args.insert(args.end(), {"--to", to});
+        } else if (!to_q.empty()) {
+          args.insert(args.end(), {"--to-qdrant", to_q});
+        } else if (!to_c.empty()) {
+          args.insert(args.end(), {"--to-chroma", to_c});
+        } else {
+          SendError(res, InvalidArgument("say where to restore: \"to\", \"to_qdrant\" or "
+                                         "\"to_chroma\""));
+          return;
+        }
+        if (!OptString(*body, "collection").empty()) {
+          args.insert(args.end(), {"--collection", OptString(*body, "collection")});
+        }
+        if (!OptString(*body, "as").empty())
+          args.insert(args.end(), {"--as", OptString(*body, "as")});
+      }
+      const service::RepositoryConfig r = *repo;
+      accepted(res, d->SubmitWork(kind, snap, actor(p), is_delete ? "repo:" + r.name : "", *body,
+                                  [r, args, who = actor(p)](const service::Config& c,
+                                                            service::OpContext& ctx) {
+                                    return service::RunVerb(c, &r, nullptr, args, who, &ctx);
+                                  }));
+    });
+  };
+  s.Delete(R"(/api/v1/backups/([A-Za-z0-9_.:-]+))",
+           snapshot_op("backup.delete", Role::kAdmin, true));
+  s.Post(R"(/api/v1/backups/([A-Za-z0-9_.:-]+)/verify)",
+         snapshot_op("backup.verify", Role::kOperator, false));
+  s.Post(R"(/api/v1/backups/([A-Za-z0-9_.:-]+)/restore)",
+         snapshot_op("backup.restore", Role::kAdmin, false));
+
+  s.Get("/api/v1/jobs", guard(Role::kReadOnly, [d](const httplib::Request&, httplib::Response& res,
+                                                   const Principal&) {
+          json out = json::array();
+          for (const auto& j : d->scheduler().Jobs()) out.push_back(j.ToJson());
+          SendJson(res, 200, {{"jobs", out}});
+        }));
+  s.Post(R"(/api/v1/jobs/([^/]+)/run)",
+         guard(Role::kOperator,
+               [=](const httplib::Request& req, httplib::Response& res, const Principal& p) {
+                 accepted(res, d->scheduler().RunNow(req.matches[1].str(), actor(p)));
+               }));
+  auto history = [d](const httplib::Request& req, httplib::Response& res, const std::string& job) {
+    const int limit = QueryInt(req, "limit", 100, 1, 10000);
+    if (limit < 0) {
+      SendError(res, InvalidArgument("limit must be an integer from 1 to 10000"));
+      return;
+    }
+    auto runs = d->history().Runs(job, limit);
+    if (!runs.ok()) {
+      SendError(res, runs.status());
+      return;
+    }
+    json out = json::array();
+    for (const auto& r : *runs) out.push_back(r.ToJson());
+    SendJson(res, 200, {{"runs", out}});
+  };
+  s.Get("/api/v1/jobs/history",
+        guard(Role::kReadOnly, [=](const httplib::Request& req, httplib::Response& res,
+                                   const Principal&) { history(req, res, ""); }));
+  s.Get(R"(/api/v1/jobs/([^/]+)/history)",
+        guard(Role::kReadOnly,
+              [=](const httplib::Request& req, httplib::Response& res, const Principal&) {
+                if (d->config()->FindSchedule(req.matches[1].str()) == nullptr) {
+                  SendError(res, NotFound("no job \"" + req.matches[1].str() + "\""));
+                  return;
+                }
+                history(req, res, req.matches[1].str());
+              }));
+
+  s.Post("/api/v1/checks", guard(Role::kOperator, [=](const httplib::Request& req,
+                                                      httplib::Response& res, const Principal& p) {
+           auto body = Body(req);
+           if (!body.ok()) {
+             SendError(res, body.status());
+             return;
+           }
+           auto cfg = d->config();
+           const std::string name = OptString(*body, "source");
+           const service::SourceConfig* src =
+               name.empty() ? first_source(service::SourceType::kChroma) : cfg->FindSource(name);
+           if (src == nullptr || src->type != service::SourceType::kChroma) {
+             SendError(res, NotFound("no chroma source \"" + name + "\""));
+             return;
+           }
+           const bool repair = body->value("repair", false);
+           const service::SourceConfig sc = *src;
+           accepted(res, d->SubmitWork("check", sc.name, actor(p), "check:" + sc.name,
+                                       {{"repair", repair}},
+                                       [sc, repair, who = actor(p)](const service::Config& c,
+                                                                    service::OpContext& ctx) {
+                                         return service::CheckSource(c, sc, repair, who, &ctx);
+                                       }));
+         }));
+  s.Get("/api/v1/checks/findings",
+        guard(Role::kReadOnly,
+              [=](const httplib::Request& req, httplib::Response& res, const Principal&) {
+                json out = json::object();
+                for (const auto& src : d->config()->sources) {
+                  if (src.type != service::SourceType::kChroma) continue;
+                  if (req.has_param("source") && req.get_param_value("source") != src.name)
+                    continue;
+                  out[src.name] = d->LastCheck(src.name);
+                }
+                SendJson(res, 200, {{"findings", out}});
+              }));
+
+  auto chroma_op = [=](const char* kind, Role role) {
+    return guard(role, [=](const httplib::Request& req, httplib::Response& res,
+                           const Principal& p) {
+      auto body = Body(req);
+      if (!body.ok()) {
+        SendError(res, body.status());
+        return;
+      }
+      auto cfg = d->config();
+      const std::string name = OptString(*body, "source");
+      const service::SourceConfig* src =
+          name.empty() ? first_source(service::SourceType::kChroma) : cfg->FindSource(name);
+      if (src == nullptr || src->type != service::SourceType::kChroma) {
+        SendError(res, NotFound("no chroma source \"" + name + "\""));
+        return;
+      }
+      const std::string k = kind;
+      std::vector<std::string> args;
+      json params = *body;
+      if (k == "recovery.scan") {
+        args = {"recover", "chroma", src->path, "--plan"};
+      } else if (k == "recovery.execute") {
+        if (!body->contains("plan") ||
+            (!(*body)["plan"].is_object() && !(*body)["plan"].is_array())) {
+          SendError(res, InvalidArgument("\"plan\" (the JSON plan from a scan) is required"));
+          return;
+        }
+        params = {{"source", src->name}};
+      } else if (k == "collection.delete") {
+        const std::string c = OptString(*body, "collection");
+        if (c.empty()) {
+          SendError(res, InvalidArgument("\"collection\" is required"));
+          return;
+        }
+        args = {"collection", "delete", c, "--path", src->path};
+        if (!src->server_url.empty()) args.insert(args.end(), {"--server", src->server_url});
+      } else {  // rename
+        const std::string from = OptString(*body, "from"), to = OptString(*body, "to");
+        if (from.empty() || to.empty()) {
+          SendError(res, InvalidArgument("\"from\" and \"to\" are required"));
+          return;
+        }
+        args = {"collection", "rename", from, to, "--path", src->path};
+        if (!src->server_url.empty()) args.insert(args.end(), {"--server", src->server_url});
+      }
+      const service::SourceConfig sc = *src;
+      const json plan = body->value("plan", json(nullptr));
+      accepted(res, d->SubmitWork(kind, sc.name, actor(p), "source:" + sc.name, params,
+                                  [sc, args, plan, k, who = actor(p)](const service::Config& c,
+                                                                      service::OpContext& ctx) {
+                                    std::vector<std::string> a = args;
+                                    if (k == "recovery.execute") {
+                                      const std::filesystem::path dir =
+                                          c.state_dir.empty() ? ops::DefaultStateDir()
+                                                              : std::filesystem::path(c.state_dir);
+                                      const std::string file =
+                                          (dir / (ops::NewOperationId() + "-plan.json")).string();
+                                      std::ofstream(file) << plan.dump(2);
+                                      a = {"recover", "chroma", sc.path, "--execute", file};
+                                      if (!sc.server_url.empty()) {
+                                        a.insert(a.end(), {"--server", sc.server_url});
+                                      }
+                                    }
+                                    return service::RunVerb(c, c.FindRepository(sc.repository), &sc,
+                                                            a, who, &ctx);
+                                  }));
+    });
+  };
+  s.Post("/api/v1/recovery/scan", chroma_op("recovery.scan", Role::kOperator));
+  s.Post("/api/v1/recovery/execute", chroma_op("recovery.execute", Role::kAdmin));
+  s.Post("/api/v1/collections/delete", chroma_op("collection.delete", Role::kAdmin));
+  s.Post("/api/v1/collections/rename", chroma_op("collection.rename", Role::kAdmin));
+
+  s.Get("/api/v1/journal", guard(Role::kReadOnly, [d](const httplib::Request& req,
+                                                      httplib::Response& res, const Principal&) {
+          ops::JournalQuery q;
+          q.limit = QueryInt(req, "limit", 100, 1, 10000);
+          if (q.limit < 0) {
+            SendError(res, InvalidArgument("limit must be an integer from 1 to 10000"));
+            return;
+          }
+          q.kind = req.get_param_value("kind");
+          q.target = req.get_param_value("target");
+          q.op_id = req.get_param_value("op_id");
+          auto rows = d->journal().Query(q);
+          if (!rows.ok()) {
+            SendError(res, rows.status());
+            return;
+          }
+          json out = json::array();
+          for (const auto& e : *rows) out.push_back(e.ToJson());
+          SendJson(res, 200, {{"entries", out}});
+        }));
+
+  s.Get("/api/v1/config", guard(Role::kReadOnly, [d](const httplib::Request&,
+                                                     httplib::Response& res, const Principal&) {
+          SendJson(res, 200, {{"config", d->config()->Redacted()}});
+        }));
+  s.Put("/api/v1/config",
+        guard(Role::kAdmin,
+              [d, actor](const httplib::Request& req, httplib::Response& res, const Principal& p) {
+                auto body = Body(req);
+                if (!body.ok()) {
+                  SendError(res, body.status());
+                  return;
+                }
+                const json doc = body->contains("config") ? (*body)["config"] : *body;
+                auto errors = d->ApplyConfig(doc, actor(p), "PUT /api/v1/config", true);
+                if (!errors.empty()) {
+                  json e = ErrorBody(service::ErrorsToStatus(errors, "the new config"));
+                  json list = json::array();
+                  for (const auto& er : errors) list.push_back(er.ToJson());
+                  e["error"]["fields"] = list;
+                  SendJson(res, 400, e);
+                  return;
+                }
+                SendJson(res, 200, {{"applied", true}, {"config", d->config()->Redacted()}});
+              }));
+  s.Get(
+      "/api/v1/config/templates",
+      guard(Role::kReadOnly, [](const httplib::Request&, httplib::Response& res, const Principal&) {
+        SendJson(res, 200, {{"templates", service::TemplateNames()}});
+      }));
+  s.Get(R"(/api/v1/config/templates/([^/]+))",
+        guard(Role::kReadOnly,
+              [](const httplib::Request& req, httplib::Response& res, const Principal&) {
+                auto doc = service::TemplateDocument(req.matches[1].str());
+                if (!doc) {
+                  SendError(res, NotFound("no config template \"" + req.matches[1].str() + "\"",
+                                          "Templates: production, development."));
+                  return;
+                }
+                SendJson(res, 200, {{"name", req.matches[1].str()}, {"config", *doc}});
+              }));
+
+  s.Get("/api/v1/disk-usage", guard(Role::kReadOnly, [d](const httplib::Request&,
+                                                         httplib::Response& res, const Principal&) {
+          auto cfg = d->config();
+          json out = json::array();
+          auto add = [&](const std::string& name, const std::string& kind,
+                         const std::string& path) {
+            auto du = service::MeasureDisk(path);
+            json j = {{"name", name}, {"kind", kind}, {"path", path}};
+            if (du) {
+              j["total_bytes"] = du->total_bytes;
+              j["used_bytes"] = du->used_bytes;
+              j["free_bytes"] = du->free_bytes;
+              j["used_ratio"] = du->used_ratio();
+            }
+            if (kind == "backup") j["repository_bytes"] = service::FolderBytes(path);
+            out.push_back(j);
+          };
+          for (const auto& src : cfg->sources) {
+            if (!src.path.empty()) add(src.name, "data", src.path);
+          }
+          for (const auto& r : cfg->repositories) {
+            if (r.url.find("://") == std::string::npos) add(r.name, "backup", r.url);
+          }
+          SendJson(res, 200, {{"paths", out}});
+        }));
+
+  s.Get("/api/v1/operations", guard(Role::kReadOnly, [d](const httplib::Request& req,
+                                                         httplib::Response& res, const Principal&) {
+          const int limit = QueryInt(req, "limit", 100, 1, 2000);
+          if (limit < 0) {
+            SendError(res, InvalidArgument("limit must be an integer from 1 to 2000"));
+            return;
+          }
+          json out = json::array();
+          for (const auto& o : d->operations().List(static_cast<size_t>(limit)))
+            out.push_back(o.ToJson());
+          SendJson(res, 200, {{"operations", out}});
+        }));
+  s.Get(R"(/api/v1/operations/([^/]+))",
+        guard(Role::kReadOnly,
+              [d](const httplib::Request& req, httplib::Response& res, const Principal&) {
+                auto info = d->operations().Get(req.matches[1].str());
+                if (!info) {
+                  SendError(res, NotFound("no operation " + req.matches[1].str(),
+                                          "GET /api/v1/operations lists recent operations."));
+                  return;
+                }
+                SendJson(res, 200, info->ToJson());
+              }));
+  s.Delete(R"(/api/v1/operations/([^/]+))",
+           guard(Role::kOperator, [d, actor](const httplib::Request& req, httplib::Response& res,
+                                             const Principal& p) {
+             const std::string id = req.matches[1].str();
+             Status st = d->operations().Cancel(id);
+             if (!st.ok()) {
+               SendError(res, st);
+               return;
+             }
+             ops::JournalEntry e;
+             e.actor = actor(p);
+             e.kind = "operation.cancel";
+             e.target = id;
+             e.op_id = id;
+             e.result = "ok";
+             d->journal().Append(e).status().IgnoreError();
+             SendJson(res, 202, d->operations().Get(id)->ToJson());
+           }));
+
+  s.Post("/api/v1/alerts/test",
+         guard(Role::kOperator,
+               [d](const httplib::Request&, httplib::Response& res, const Principal& p) {
+                 auto cfg = d->config();
+                 if (cfg->alerts.webhooks.empty()) {
+                   SendError(res, FailedPrecondition("no webhook is configured",
+                                                     "Add alerts.webhooks to the config."));
+                   return;
+                 }
+                 auto results = d->alerts().Raise(cfg->alerts,
+                                                  {"test:" + p.name,
+                                                   "test",
+                                                   "info",
+                                                   "vecsafe test alert",
+                                                   "A test alert sent by token \"" + p.name + "\".",
+                                                   {{"token", p.name}}},
+                                                  /*force=*/true);
+                 json out = json::array();
+                 bool all_ok = true;
+                 for (const auto& r : results) {
+                   all_ok = all_ok && r.ok;
+                   out.push_back({{"webhook", r.webhook},
+                                  {"ok", r.ok},
+                                  {"http_status", r.http_status},
+                                  {"error", r.error}});
+                 }
+                 SendJson(res, 200, {{"delivered", all_ok}, {"results", out}});
+               }));
+}
+
+}  // namespace vecsafe::http
