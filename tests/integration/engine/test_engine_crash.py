@@ -50,13 +50,18 @@ def test_kill_minus_9_at_random_moments(cli, repo, tmp_path):
     duration = time.monotonic() - t0
     expected[sid] = snapshot_tree(src)
 
+    # Rounds go on until KILLS backups were really killed (a round whose
+    # backup finished first still checks everything); bounded in count.
     outcomes = {"killed": 0, "finished": 0}
-    for k in range(KILLS):
+    k = -1
+    while outcomes["killed"] < KILLS:
+        k += 1
+        assert k < 3 * KILLS, f"backups finish before the kill too often: {outcomes}"
         for i in rnd.sample(range(FILES), FILES // 2):
             write_file(src / f"f{i:02d}.bin", rnd)
         state = snapshot_tree(src)
         before = {s["id"] for s in cli.json("snapshots", "--repo", repo)["snapshots"]}
-        delay = rnd.uniform(0.02, 1.1) * duration
+        delay = rnd.uniform(0.02, 0.9) * duration
         p = subprocess.Popen([cli.bin, "backup", "dir", str(src), "--repo", repo, "--quiet"],
                              env=cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(delay)
@@ -94,7 +99,7 @@ def test_kill_minus_9_at_random_moments(cli, repo, tmp_path):
         expected = {i: t for i, t in expected.items() if i in kept}
         assert base in kept
 
-    assert outcomes["killed"] >= KILLS * 0.6, outcomes  # most rounds really killed a backup
+    assert outcomes["killed"] >= KILLS, outcomes
     # At the end every remaining snapshot restores bit-exact and nothing is left over.
     for sid, tree in expected.items():
         out = tmp_path / f"final-{sid[:8]}"
