@@ -66,6 +66,13 @@ Result<LockInfo> ParseLock(std::string_view bytes, std::string_view id) {
     l.created_unix = j.at("created").get<int64_t>();
     l.refreshed_unix = j.value("refreshed", l.created_unix);
     l.operation = j.value("operation", "");
+    // Seconds since 1970 up to the year 2200: anything else is damage, and
+    // would overflow when turned into nanoseconds for display.
+    constexpr int64_t kMaxUnix = 7258118400;
+    if (l.created_unix < 0 || l.created_unix > kMaxUnix || l.refreshed_unix < 0 ||
+        l.refreshed_unix > kMaxUnix) {
+      return bad("timestamp out of range");
+    }
     return l;
   } catch (const nlohmann::json::exception& e) {
     return bad(e.what());

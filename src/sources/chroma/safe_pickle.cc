@@ -298,6 +298,12 @@ class Parser {
         }
         PickleValue* obj = stack_.back().value.get();
         if (obj->state) return Bad("BUILD applied twice to one object");
+        // As for containers: an object already nested elsewhere is complete in
+        // every pickle Python writes, and giving it a state now could only
+        // build a cycle (state -> ... -> obj) that would never be freed.
+        if (frozen_.count(obj) != 0 || state.get() == obj) {
+          return Unsupported("BUILD on an object after it was nested (recursive data)");
+        }
         VS_RETURN_IF_ERROR(CheckDepth(state.get()));
         obj->state = std::move(state);
         return Status::OK();

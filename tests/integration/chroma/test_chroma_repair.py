@@ -1,7 +1,7 @@
 """`vecsafe repair chroma`: dry-run changes nothing, fixes are backed up and
 journaled, and repair refuses while Chroma has the database open.
 
-Cost per version: one base directory (shared with test_check's spec) and one
+Cost per version: one base directory (shared with test_chroma_check's spec) and one
 delete through the driver; the refusal test starts one server on 1.5.9 only.
 """
 
@@ -10,7 +10,7 @@ import json
 import pytest
 
 from conftest import copy_tree, tree_digest
-from test_check import base_dir, codes, vector_folder  # noqa: F401  (fixture reuse)
+from test_chroma_check import base_dir, codes, vector_folder  # noqa: F401  (fixture reuse)
 
 
 def test_dry_run_changes_nothing_then_repair_quarantines(vecsafe, chroma, base_dir, tmp_path):
