@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/version.h"
+#include "cli/chroma_backup_restore.h"
 #include "cli/chroma_verbs.h"
 #include "cli/daemon_verbs.h"
 #include "cli/qdrant_verbs.h"
@@ -62,8 +63,10 @@ int RunApp(int argc, char** argv) {
   RegisterInitVerb(app, ctx);
   CLI::App* backup = RegisterBackupVerb(app);
   RegisterBackupDirVerb(*backup, ctx);
+  RegisterBackupChromaVerb(*backup, ctx);
   RegisterSnapshotsVerb(app, ctx);
-  RegisterRestoreVerb(app, ctx, {std::make_shared<QdrantRestoreTarget>()});
+  RegisterRestoreVerb(
+      app, ctx, {std::make_shared<QdrantRestoreTarget>(), std::make_shared<ChromaRestoreTarget>()});
   RegisterVerifyVerb(app, ctx);
   RegisterForgetVerb(app, ctx);
   RegisterPruneVerb(app, ctx);

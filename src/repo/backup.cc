@@ -5,6 +5,12 @@
 // packs; whoever fills a pack uploads it with one Put. The bytes queued or
 // in the workers are capped (kMaxInflightBytes) so memory stays flat:
 // Append() blocks when the cap is reached.
+//
+// Every kCheckpointBytes of packs (or kCheckpointSeconds, whichever comes
+// first) the packs uploaded so far are written as an index object: a backup killed
+// in the middle (a remote upload of hours) leaves them indexed, so the next
+// backup finds their chunks and uploads only the rest. No snapshot refers to
+// them until a manifest does; `prune` removes them if none ever does.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -24,6 +30,8 @@ namespace vecsafe::repo {
 namespace {
 
 constexpr size_t kMaxInflightBytes = 24u << 20;
+constexpr uint64_t kCheckpointBytes = 64u << 20;  // 4 packs of the default size
+constexpr auto kCheckpointSeconds = std::chrono::seconds(60);
 
 class BackupPipeline {
  public:
@@ -75,9 +83,16 @@ class BackupPipeline {
     return Upload(&last);
   }
 
+  // Every pack this backup wrote (for the in-memory index).
   std::vector<IndexPack> TakeNewPacks() {
     std::lock_guard<std::mutex> lk(packs_mu_);
     return std::move(new_packs_);
+  }
+
+  // The packs not yet written to a checkpoint index (for the final index).
+  std::vector<IndexPack> UncheckpointedPacks() {
+    std::lock_guard<std::mutex> lk(packs_mu_);
+    return {new_packs_.begin() + static_cast<std::ptrdiff_t>(checkpointed_), new_packs_.end()};
   }
 
   std::atomic<uint64_t> chunks_total{0};
@@ -169,8 +184,26 @@ class BackupPipeline {
     Status s = repo_->store().Put(PackKey(ip.id), bytes);
     if (!s.ok()) return s.WithContext("writing pack " + HexEncode(ip.id).substr(0, 16));
     packs_written.fetch_add(1);
-    std::lock_guard<std::mutex> lk(packs_mu_);
-    new_packs_.push_back(std::move(ip));
+    std::vector<IndexPack> checkpoint;
+    {
+      std::lock_guard<std::mutex> lk(packs_mu_);
+      uncheckpointed_bytes_ += ip.size;
+      new_packs_.push_back(std::move(ip));
+      const auto now = std::chrono::steady_clock::now();
+      if (uncheckpointed_bytes_ >= kCheckpointBytes ||
+          now - last_checkpoint_ >= kCheckpointSeconds) {
+        checkpoint.assign(new_packs_.begin() + static_cast<std::ptrdiff_t>(checkpointed_),
+                          new_packs_.end());
+        checkpointed_ = new_packs_.size();
+        uncheckpointed_bytes_ = 0;
+        last_checkpoint_ = now;
+      }
+    }
+    if (checkpoint.empty()) return Status::OK();
+    IndexFile index;
+    index.packs = std::move(checkpoint);
+    auto id = repo_->PutMeta(kIndexPrefix, "index", EncodeIndexJson(index));
+    if (!id.ok()) return id.status().WithContext("writing a checkpoint of the index");
     return Status::OK();
   }
 
@@ -189,7 +222,10 @@ class BackupPipeline {
   std::mutex pack_mu_;
   PackWriter pack_;
   std::mutex packs_mu_;
-  std::vector<IndexPack> new_packs_;
+  std::vector<IndexPack> new_packs_;   // guarded by packs_mu_, as the two below
+  size_t checkpointed_ = 0;            // new_packs_[0, checkpointed_) are in index objects
+  uint64_t uncheckpointed_bytes_ = 0;  // size of the packs after them
+  std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
 };
 
 struct PendingEntry {
@@ -319,14 +355,15 @@ class BuilderImpl : public SnapshotBuilder {
                                 "Close() the last FileSink before Commit().");
     }
     VS_RETURN_IF_ERROR(pipeline_->Flush());
-    std::vector<IndexPack> packs = pipeline_->TakeNewPacks();
-    if (!packs.empty()) {
+    std::vector<IndexPack> rest = pipeline_->UncheckpointedPacks();
+    if (!rest.empty()) {
       IndexFile index;
-      index.packs = packs;
+      index.packs = std::move(rest);
       auto id = repo_->PutMeta(kIndexPrefix, "index", EncodeIndexJson(index));
       if (!id.ok()) return id.status().WithContext("writing the index");
-      repo_->AddPacksToIndex(packs);
     }
+    std::vector<IndexPack> packs = pipeline_->TakeNewPacks();
+    if (!packs.empty()) repo_->AddPacksToIndex(packs);
     Manifest m;
     m.schema_version = kManifestSchemaVersion;
     m.time_unix_ns = started_ns_;
