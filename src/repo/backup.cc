@@ -7,6 +7,12 @@
 // the workers are capped (kMaxInflightBytes), and so are the packs waiting
 // for upload (uploaders + 1), so memory stays flat: Append() blocks when the
 // caps are reached.
+//
+// Every kCheckpointBytes of packs (or kCheckpointSeconds, whichever comes
+// first) the packs uploaded so far are written as an index object: a backup killed
+// in the middle (a remote upload of hours) leaves them indexed, so the next
+// backup finds their chunks and uploads only the rest. No snapshot refers to
+// them until a manifest does; `prune` removes them if none ever does.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -26,6 +32,8 @@ namespace vecsafe::repo {
 namespace {
 
 constexpr size_t kMaxInflightBytes = 24u << 20;
+constexpr uint64_t kCheckpointBytes = 64u << 20;  // 4 packs of the default size
+constexpr auto kCheckpointSeconds = std::chrono::seconds(60);
 
 class BackupPipeline {
  public:
@@ -91,9 +99,16 @@ class BackupPipeline {
     return error();
   }
 
+  // Every pack this backup wrote (for the in-memory index).
   std::vector<IndexPack> TakeNewPacks() {
     std::lock_guard<std::mutex> lk(packs_mu_);
     return std::move(new_packs_);
+  }
+
+  // The packs not yet written to a checkpoint index (for the final index).
+  std::vector<IndexPack> UncheckpointedPacks() {
+    std::lock_guard<std::mutex> lk(packs_mu_);
+    return {new_packs_.begin() + static_cast<std::ptrdiff_t>(checkpointed_), new_packs_.end()};
   }
 
   std::atomic<uint64_t> chunks_total{0};
@@ -227,8 +242,26 @@ class BackupPipeline {
     Status s = repo_->store().Put(PackKey(ip.id), bytes);
     if (!s.ok()) return s.WithContext("writing pack " + HexEncode(ip.id).substr(0, 16));
     packs_written.fetch_add(1);
-    std::lock_guard<std::mutex> lk(packs_mu_);
-    new_packs_.push_back(std::move(ip));
+    std::vector<IndexPack> checkpoint;
+    {
+      std::lock_guard<std::mutex> lk(packs_mu_);
+      uncheckpointed_bytes_ += ip.size;
+      new_packs_.push_back(std::move(ip));
+      const auto now = std::chrono::steady_clock::now();
+      if (uncheckpointed_bytes_ >= kCheckpointBytes ||
+          now - last_checkpoint_ >= kCheckpointSeconds) {
+        checkpoint.assign(new_packs_.begin() + static_cast<std::ptrdiff_t>(checkpointed_),
+                          new_packs_.end());
+        checkpointed_ = new_packs_.size();
+        uncheckpointed_bytes_ = 0;
+        last_checkpoint_ = now;
+      }
+    }
+    if (checkpoint.empty()) return Status::OK();
+    IndexFile index;
+    index.packs = std::move(checkpoint);
+    auto id = repo_->PutMeta(kIndexPrefix, "index", EncodeIndexJson(index));
+    if (!id.ok()) return id.status().WithContext("writing a checkpoint of the index");
     return Status::OK();
   }
 
@@ -247,7 +280,10 @@ class BackupPipeline {
   std::mutex pack_mu_;
   PackWriter pack_;
   std::mutex packs_mu_;
-  std::vector<IndexPack> new_packs_;
+  std::vector<IndexPack> new_packs_;   // guarded by packs_mu_, as the two below
+  size_t checkpointed_ = 0;            // new_packs_[0, checkpointed_) are in index objects
+  uint64_t uncheckpointed_bytes_ = 0;  // size of the packs after them
+  std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
 
   // Lock order: up_mu_ may be held while taking mu_ (through error()), never
   // the reverse.
@@ -387,14 +423,15 @@ class BuilderImpl : public SnapshotBuilder {
                                 "Close() the last FileSink before Commit().");
     }
     VS_RETURN_IF_ERROR(pipeline_->Flush());
-    std::vector<IndexPack> packs = pipeline_->TakeNewPacks();
-    if (!packs.empty()) {
+    std::vector<IndexPack> rest = pipeline_->UncheckpointedPacks();
+    if (!rest.empty()) {
       IndexFile index;
-      index.packs = packs;
+      index.packs = std::move(rest);
       auto id = repo_->PutMeta(kIndexPrefix, "index", EncodeIndexJson(index));
       if (!id.ok()) return id.status().WithContext("writing the index");
-      repo_->AddPacksToIndex(packs);
     }
+    std::vector<IndexPack> packs = pipeline_->TakeNewPacks();
+    if (!packs.empty()) repo_->AddPacksToIndex(packs);
     Manifest m;
     m.schema_version = kManifestSchemaVersion;
     m.time_unix_ns = started_ns_;
