@@ -80,6 +80,7 @@ int RunApp(int argc, char** argv) {
   AddCheckCommand(app, &ctx.exit_status);
   AddRecoverCommand(app, &ctx.exit_status);
   AddRepairCommand(app, &ctx.exit_status);
+  RegisterUpgradeVerb(app, ctx);
 
   // `vecsafe help [VERB...]`: the same text as `vecsafe VERB... --help`.
   std::vector<std::string> help_path;

@@ -474,7 +474,10 @@ namespace {
 Result<RepoConfig> ReadConfig(ObjectStore* store) {
   auto bytes = store->Get(kConfigKey);
   if (!bytes.ok()) {
-    if (bytes.status().code() == ErrorCode::kNotFound) {
+    // A missing bucket is reported as such by the remote drivers ("bucket 'b'
+    // does not exist", with a hint to create it): more useful than "no repository".
+    if (bytes.status().code() == ErrorCode::kNotFound &&
+        bytes.status().message().find("bucket '") == std::string::npos) {
       return Status(ErrorCode::kRepoNotFound,
                     "no vecsafe repository at " + store->Describe() + " (no config object)");
     }
