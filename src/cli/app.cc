@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/version.h"
+#include "cli/chroma_backup_restore.h"
 #include "cli/chroma_verbs.h"
 #include "cli/daemon_verbs.h"
 #include "cli/qdrant_verbs.h"
@@ -62,8 +63,10 @@ int RunApp(int argc, char** argv) {
   RegisterInitVerb(app, ctx);
   CLI::App* backup = RegisterBackupVerb(app);
   RegisterBackupDirVerb(*backup, ctx);
+  RegisterBackupChromaVerb(*backup, ctx);
   RegisterSnapshotsVerb(app, ctx);
-  RegisterRestoreVerb(app, ctx, {std::make_shared<QdrantRestoreTarget>()});
+  RegisterRestoreVerb(
+      app, ctx, {std::make_shared<QdrantRestoreTarget>(), std::make_shared<ChromaRestoreTarget>()});
   RegisterVerifyVerb(app, ctx);
   RegisterForgetVerb(app, ctx);
   RegisterPruneVerb(app, ctx);
@@ -77,6 +80,7 @@ int RunApp(int argc, char** argv) {
   AddCheckCommand(app, &ctx.exit_status);
   AddRecoverCommand(app, &ctx.exit_status);
   AddRepairCommand(app, &ctx.exit_status);
+  RegisterUpgradeVerb(app, ctx);
 
   // `vecsafe help [VERB...]`: the same text as `vecsafe VERB... --help`.
   std::vector<std::string> help_path;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "cli/chroma_backup_restore.h"
 #include "cli/verbs.h"
 
 namespace vecsafe::cli {
@@ -45,6 +46,10 @@ int RunRestore(VerbContext& ctx, const RestoreArgs& args,
   if (!manifest.ok()) return ReportError(manifest.status(), flags);
   if (!chosen.empty()) return chosen.front()->Run(ctx, **repo, *manifest);
 
+  if (Status s = CheckChromaRestoreToFolder(*manifest, args.to, args.in_place || args.overwrite);
+      !s.ok()) {
+    return ReportError(s, flags);
+  }
   Progress bar(flags, "restore");
   RestoreOptions opts;
   opts.path_prefix = args.include;

@@ -2,9 +2,17 @@
 //
 // The caller's thread cuts chunks (FastCDC) and hashes the whole file; a pool
 // of workers computes chunk ids, drops duplicates, compresses, encrypts and
-// packs; whoever fills a pack uploads it with one Put. The bytes queued or
-// in the workers are capped (kMaxInflightBytes) so memory stays flat:
-// Append() blocks when the cap is reached.
+// packs; full packs go to uploader threads (one Put each), so a slow write
+// or a remote round trip never idles the compressors. The bytes queued or in
+// the workers are capped (kMaxInflightBytes), and so are the packs waiting
+// for upload (uploaders + 1), so memory stays flat: Append() blocks when the
+// caps are reached.
+//
+// Every kCheckpointBytes of packs (or kCheckpointSeconds, whichever comes
+// first) the packs uploaded so far are written as an index object: a backup killed
+// in the middle (a remote upload of hours) leaves them indexed, so the next
+// backup finds their chunks and uploads only the rest. No snapshot refers to
+// them until a manifest does; `prune` removes them if none ever does.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -24,22 +32,32 @@ namespace vecsafe::repo {
 namespace {
 
 constexpr size_t kMaxInflightBytes = 24u << 20;
+constexpr uint64_t kCheckpointBytes = 64u << 20;  // 4 packs of the default size
+constexpr auto kCheckpointSeconds = std::chrono::seconds(60);
 
 class BackupPipeline {
  public:
-  BackupPipeline(RepositoryImpl* repo, int workers) : repo_(repo) {
+  BackupPipeline(RepositoryImpl* repo, int workers, int uploaders)
+      : repo_(repo), max_pending_packs_(static_cast<size_t>(uploaders) + 1) {
     pack_.Reserve(repo->config().pack_target + BlobCodec::MaxEncodedSize(repo->config().chunk_max));
     for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { WorkerLoop(); });
+    for (int i = 0; i < uploaders; ++i) uploaders_.emplace_back([this] { UploadLoop(); });
   }
   ~BackupPipeline() {
+    // Dropped without Flush(): the snapshot is abandoned, skip queued work.
+    Fail(Cancelled("snapshot abandoned"));
     {
       std::lock_guard<std::mutex> lk(mu_);
       stop_ = true;
-      // Dropped without Flush(): the snapshot is abandoned, skip queued work.
-      if (error_.ok()) error_ = Cancelled("snapshot abandoned");
     }
     work_cv_.notify_all();
     for (auto& t : threads_) t.join();
+    {
+      std::lock_guard<std::mutex> lk(up_mu_);
+      up_stop_ = true;
+    }
+    up_cv_.notify_all();
+    for (auto& t : uploaders_) t.join();
   }
 
   // Queues a chunk whose id goes into *slot. Blocks while the pipeline is full.
@@ -68,16 +86,29 @@ class BackupPipeline {
       if (!error_.ok()) return error_;
     }
     std::unique_lock<std::mutex> plk(pack_mu_);
-    if (pack_.empty()) return Status::OK();
-    PackWriter last = std::move(pack_);
-    pack_ = PackWriter();
-    plk.unlock();
-    return Upload(&last);
+    if (!pack_.empty()) {
+      PackWriter last = std::move(pack_);
+      pack_ = PackWriter();
+      plk.unlock();
+      VS_RETURN_IF_ERROR(QueueUpload(std::move(last)));
+    } else {
+      plk.unlock();
+    }
+    std::unique_lock<std::mutex> ulk(up_mu_);
+    up_done_cv_.wait(ulk, [&] { return (up_queue_.empty() && uploading_ == 0) || !error().ok(); });
+    return error();
   }
 
+  // Every pack this backup wrote (for the in-memory index).
   std::vector<IndexPack> TakeNewPacks() {
     std::lock_guard<std::mutex> lk(packs_mu_);
     return std::move(new_packs_);
+  }
+
+  // The packs not yet written to a checkpoint index (for the final index).
+  std::vector<IndexPack> UncheckpointedPacks() {
+    std::lock_guard<std::mutex> lk(packs_mu_);
+    return {new_packs_.begin() + static_cast<std::ptrdiff_t>(checkpointed_), new_packs_.end()};
   }
 
   std::atomic<uint64_t> chunks_total{0};
@@ -99,6 +130,12 @@ class BackupPipeline {
     }
     space_cv_.notify_all();
     idle_cv_.notify_all();
+    {
+      // Taken so that a waiter cannot miss the wake-up between its check and its wait.
+      std::lock_guard<std::mutex> lk(up_mu_);
+    }
+    up_space_cv_.notify_all();
+    up_done_cv_.notify_all();
   }
 
   void WorkerLoop() {
@@ -157,7 +194,43 @@ class BackupPipeline {
     pack_.Reserve(repo_->config().pack_target +
                   BlobCodec::MaxEncodedSize(repo_->config().chunk_max));
     plk.unlock();
-    return Upload(&full);
+    return QueueUpload(std::move(full));
+  }
+
+  // Hands a full pack to the uploaders; blocks while max_pending_packs_ wait.
+  Status QueueUpload(PackWriter pack) {
+    std::unique_lock<std::mutex> lk(up_mu_);
+    up_space_cv_.wait(lk, [&] {
+      return up_queue_.size() + uploading_ < max_pending_packs_ || up_stop_ || !error().ok();
+    });
+    VS_RETURN_IF_ERROR(error());
+    up_queue_.push_back(std::move(pack));
+    lk.unlock();
+    up_cv_.notify_one();
+    return Status::OK();
+  }
+
+  void UploadLoop() {
+    while (true) {
+      PackWriter pack;
+      {
+        std::unique_lock<std::mutex> lk(up_mu_);
+        up_cv_.wait(lk, [&] { return up_stop_ || !up_queue_.empty(); });
+        if (up_queue_.empty()) return;  // stopping and nothing left
+        pack = std::move(up_queue_.front());
+        up_queue_.pop_front();
+        ++uploading_;
+      }
+      // After a failure the snapshot cannot commit: skip the remaining packs.
+      Status s = error().ok() ? Upload(&pack) : Status::OK();
+      if (!s.ok()) Fail(s);
+      {
+        std::lock_guard<std::mutex> lk(up_mu_);
+        --uploading_;
+      }
+      up_space_cv_.notify_all();
+      up_done_cv_.notify_all();
+    }
   }
 
   Status Upload(PackWriter* pack) {
@@ -169,8 +242,26 @@ class BackupPipeline {
     Status s = repo_->store().Put(PackKey(ip.id), bytes);
     if (!s.ok()) return s.WithContext("writing pack " + HexEncode(ip.id).substr(0, 16));
     packs_written.fetch_add(1);
-    std::lock_guard<std::mutex> lk(packs_mu_);
-    new_packs_.push_back(std::move(ip));
+    std::vector<IndexPack> checkpoint;
+    {
+      std::lock_guard<std::mutex> lk(packs_mu_);
+      uncheckpointed_bytes_ += ip.size;
+      new_packs_.push_back(std::move(ip));
+      const auto now = std::chrono::steady_clock::now();
+      if (uncheckpointed_bytes_ >= kCheckpointBytes ||
+          now - last_checkpoint_ >= kCheckpointSeconds) {
+        checkpoint.assign(new_packs_.begin() + static_cast<std::ptrdiff_t>(checkpointed_),
+                          new_packs_.end());
+        checkpointed_ = new_packs_.size();
+        uncheckpointed_bytes_ = 0;
+        last_checkpoint_ = now;
+      }
+    }
+    if (checkpoint.empty()) return Status::OK();
+    IndexFile index;
+    index.packs = std::move(checkpoint);
+    auto id = repo_->PutMeta(kIndexPrefix, "index", EncodeIndexJson(index));
+    if (!id.ok()) return id.status().WithContext("writing a checkpoint of the index");
     return Status::OK();
   }
 
@@ -189,7 +280,20 @@ class BackupPipeline {
   std::mutex pack_mu_;
   PackWriter pack_;
   std::mutex packs_mu_;
-  std::vector<IndexPack> new_packs_;
+  std::vector<IndexPack> new_packs_;   // guarded by packs_mu_, as the two below
+  size_t checkpointed_ = 0;            // new_packs_[0, checkpointed_) are in index objects
+  uint64_t uncheckpointed_bytes_ = 0;  // size of the packs after them
+  std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
+
+  // Lock order: up_mu_ may be held while taking mu_ (through error()), never
+  // the reverse.
+  std::mutex up_mu_;
+  std::condition_variable up_cv_, up_space_cv_, up_done_cv_;
+  std::deque<PackWriter> up_queue_;
+  size_t uploading_ = 0;
+  const size_t max_pending_packs_;
+  bool up_stop_ = false;
+  std::vector<std::thread> uploaders_;
 };
 
 struct PendingEntry {
@@ -227,7 +331,7 @@ class BuilderImpl : public SnapshotBuilder {
       : repo_(repo),
         spec_(std::move(spec)),
         lock_(std::move(lock)),
-        pipeline_(std::make_unique<BackupPipeline>(repo, repo->threads())),
+        pipeline_(std::make_unique<BackupPipeline>(repo, repo->threads(), repo->upload_threads())),
         started_ns_(NowUnixNs()),
         started_(std::chrono::steady_clock::now()) {
     if (parent.has_value()) {
@@ -319,14 +423,15 @@ class BuilderImpl : public SnapshotBuilder {
                                 "Close() the last FileSink before Commit().");
     }
     VS_RETURN_IF_ERROR(pipeline_->Flush());
-    std::vector<IndexPack> packs = pipeline_->TakeNewPacks();
-    if (!packs.empty()) {
+    std::vector<IndexPack> rest = pipeline_->UncheckpointedPacks();
+    if (!rest.empty()) {
       IndexFile index;
-      index.packs = packs;
+      index.packs = std::move(rest);
       auto id = repo_->PutMeta(kIndexPrefix, "index", EncodeIndexJson(index));
       if (!id.ok()) return id.status().WithContext("writing the index");
-      repo_->AddPacksToIndex(packs);
     }
+    std::vector<IndexPack> packs = pipeline_->TakeNewPacks();
+    if (!packs.empty()) repo_->AddPacksToIndex(packs);
     Manifest m;
     m.schema_version = kManifestSchemaVersion;
     m.time_unix_ns = started_ns_;

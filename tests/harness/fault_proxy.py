@@ -10,6 +10,12 @@ schedule, answers some requests with a fault instead of forwarding them:
   503       HTTP 503 ServiceUnavailable
   slowdown  HTTP 503 with S3's SlowDown error code
   truncate  forward, then send the headers and only half of the body, and close
+  401       HTTP 401 (an expired or revoked access token, as GCS answers it)
+
+--delay-ms N holds every request whose body is at least --delay-min-bytes for
+N ms before forwarding it (a slow link: keeps a backup running long enough to
+race or kill it). The statistics also count request body bytes forwarded
+upstream ("bytes_up") and requests by method.
 
 Every fault kind leaves the upstream consistent, so a client that retries
 correctly ends with exactly what it meant to write. Statistics (requests
@@ -29,6 +35,7 @@ FAULT_BODIES = {
     "500": (500, "Internal Server Error", "InternalError", "We encountered an internal error."),
     "503": (503, "Service Unavailable", "ServiceUnavailable", "Please reduce your request rate."),
     "slowdown": (503, "Slow Down", "SlowDown", "Please reduce your request rate."),
+    "401": (401, "Unauthorized", "AuthenticationRequired", "Invalid Credentials"),
 }
 
 
@@ -39,7 +46,8 @@ class Proxy:
         u = urllib.parse.urlparse(args.upstream)
         self.up_host, self.up_port = u.hostname, u.port or 80
         self.kinds = [k for k in args.kinds.split(",") if k]
-        self.stats = {"requests": 0, "forwarded": 0, "faults": {k: 0 for k in self.kinds}}
+        self.stats = {"requests": 0, "forwarded": 0, "bytes_up": 0, "methods": {},
+                      "faults": {k: 0 for k in self.kinds}}
         self.faults_done = 0
 
     def decide(self):
@@ -70,7 +78,11 @@ class Proxy:
                     await writer.drain()
                 body = await read_body(reader, headers, is_request=True)
                 kind = self.decide()
+                method = request_line.split(" ", 1)[0]
+                self.stats["methods"][method] = self.stats["methods"].get(method, 0) + 1
                 self.save_stats()
+                if self.args.delay_ms and len(body) >= self.args.delay_min_bytes:
+                    await asyncio.sleep(self.args.delay_ms / 1000)
                 if kind == "drop":
                     return
                 if kind in FAULT_BODIES:
@@ -81,10 +93,10 @@ class Proxy:
                                  f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
                     await writer.drain()
                     continue
-                method = request_line.split(" ", 1)[0]
                 status_line, resp_headers, resp_raw_headers, resp_body = await self.forward(
                     request_line, headers, body, method)
                 self.stats["forwarded"] += 1
+                self.stats["bytes_up"] += len(body)
                 self.save_stats()
                 if kind == "lost":
                     return
@@ -203,6 +215,9 @@ async def main():
     p.add_argument("--max-faults", type=int, default=1000)
     p.add_argument("--after", type=int, default=0, help="let the first N requests through")
     p.add_argument("--stats", default="")
+    p.add_argument("--delay-ms", type=int, default=0, help="hold large requests this long")
+    p.add_argument("--delay-min-bytes", type=int, default=1 << 20,
+                   help="bodies at least this large are held by --delay-ms")
     args = p.parse_args()
     host, port = args.listen.rsplit(":", 1)
     if host not in ("127.0.0.1", "localhost", "::1"):

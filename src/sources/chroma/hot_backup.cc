@@ -7,11 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <map>
 #include <thread>
 
 #include "sources/chroma/checker.h"
@@ -23,56 +23,60 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct FileStamp {
-  uint64_t size = 0;
-  int64_t mtime_ns = 0;
-  bool operator==(const FileStamp&) const = default;
-};
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
-std::map<std::string, FileStamp> StampFolder(const std::string& folder) {
-  std::map<std::string, FileStamp> out;
-  DIR* d = ::opendir(folder.c_str());
-  if (d == nullptr) return out;
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
-    struct stat st {};
-    if (::stat((folder + "/" + name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      out[name] = {static_cast<uint64_t>(st.st_size),
-                   static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+int64_t MtimeNs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+// Streams one file into the builder. `mtime_ns` is recorded for the entry.
+Status StreamFile(SnapshotBuilder& builder, const std::string& file, const std::string& rel,
+                  int64_t mtime_ns, std::vector<char>& buf) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoToStatus(errno, "open", file);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return ErrnoToStatus(err, "stat", file);
+  }
+  EntryMeta m;
+  m.path = rel;
+  m.mode = st.st_mode & 07777;
+  m.size = static_cast<uint64_t>(st.st_size);
+  m.mtime_ns = mtime_ns;
+  auto sink = builder.BeginFile(m);
+  if (!sink.ok()) {
+    ::close(fd);
+    return sink.status();
+  }
+  while (true) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return ErrnoToStatus(err, "read", file);
+    }
+    if (n == 0) break;
+    Status s = (*sink)->Append(std::string_view(buf.data(), static_cast<size_t>(n)));
+    if (!s.ok()) {
+      ::close(fd);
+      return s;
     }
   }
-  ::closedir(d);
-  return out;
+  ::close(fd);
+  return (*sink)->Close().status();
 }
 
-// max_seq_id of every vector segment, from a database file (read-only).
-Result<std::map<std::string, int64_t>> VectorMaxSeqIds(const std::string& db_file) {
-  VS_ASSIGN_OR_RETURN(auto db, SqliteReader::Open(db_file));
-  std::map<std::string, int64_t> out;
-  VS_RETURN_IF_ERROR(db->Query(
-      std::string("SELECT s.id, m.seq_id FROM segments s LEFT JOIN max_seq_id m ON m.segment_id "
-                  "= s.id WHERE s.type = '") +
-          kVectorSegmentType + "'",
-      [&](const SqlRow& r) {
-        out[r.Text(0)] = r.IsNull(1) ? 0 : DecodeSeqId(r.Type(1), r.Int(1), r.Blob(1)).value_or(0);
-      }));
-  return out;
-}
+}  // namespace
 
-Status CopyFile(const std::string& from, const std::string& to) {
-  std::error_code ec;
-  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-  if (ec) {
-    return ec.value() == ENOSPC ? Status(ErrorCode::kNoSpace, "copy " + from + ": " + ec.message())
-                                : IoError("copy " + from + " to " + to + ": " + ec.message());
-  }
-  return Status::OK();
-}
-
-// SQLite's online backup, a few pages at a time.
-Status OnlineBackup(const std::string& src_file, const std::string& dst_file,
-                    const HotCopyOptions& o) {
+Status CopySqliteOnline(const std::string& src_file, const std::string& dst_file,
+                        const HotCopyOptions& o) {
+  if (::access(src_file.c_str(), F_OK) != 0) return ErrnoToStatus(errno, "open", src_file);
   sqlite3* src = nullptr;
   sqlite3* dst = nullptr;
   const std::string uri = "file:" + SqliteUriPath(src_file) + "?mode=ro";
@@ -87,6 +91,8 @@ Status OnlineBackup(const std::string& src_file, const std::string& dst_file,
     sqlite3_close(dst);
     return IoError("cannot open " + src_file + " for backup: " + msg);
   }
+  // The source may be locked by a writer for a moment: wait for it.
+  sqlite3_busy_timeout(src, 50);
   sqlite3_backup* b = sqlite3_backup_init(dst, "main", src, "main");
   if (b == nullptr) {
     std::string msg = sqlite3_errmsg(dst);
@@ -95,10 +101,21 @@ Status OnlineBackup(const std::string& src_file, const std::string& dst_file,
     return IoError("cannot start the SQLite backup of " + src_file + ": " + msg);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(30);
+  int pages = std::max(1, o.pages_per_step);
+  int restarts = 0;
+  int last_remaining = -1;
   while (true) {
-    rc = sqlite3_backup_step(b, o.pages_per_step);
+    rc = sqlite3_backup_step(b, pages);
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
+    const int remaining = sqlite3_backup_remaining(b);
+    if (rc == SQLITE_OK && last_remaining >= 0 && remaining > last_remaining) {
+      // A write by Chroma restarted the copy. Grow the step so it ends.
+      if (++restarts % std::max(1, o.restarts_per_growth) == 0 && pages > 0) {
+        pages = pages >= (1 << 20) ? -1 : pages * 2;
+      }
+    }
+    if (rc == SQLITE_OK) last_remaining = remaining;
     if (std::chrono::steady_clock::now() > deadline) {
       rc = SQLITE_BUSY;
       break;
@@ -110,173 +127,180 @@ Status OnlineBackup(const std::string& src_file, const std::string& dst_file,
   sqlite3_close(src);
   sqlite3_close(dst);
   if (rc == SQLITE_DONE) return Status::OK();
-  if (rc == SQLITE_FULL) return Status(ErrorCode::kNoSpace, "staging disk full: " + msg);
+  if (rc == SQLITE_FULL) {
+    return Status(ErrorCode::kNoSpace, "disk full while copying " + src_file + ": " + msg,
+                  "Free space in the temporary folder (TMPDIR or --temp-dir).");
+  }
   if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) {
-    return DataLoss("chroma.sqlite3 is damaged: " + msg,
+    return DataLoss(src_file + " is damaged: " + msg,
                     "Run `vecsafe check chroma PATH`; restore from an earlier snapshot.");
   }
   return IoError("SQLite backup of " + src_file + " failed: " + msg);
 }
 
-}  // namespace
-
-StagedCopy::StagedCopy(StagedCopy&& o) noexcept
-    : dir(std::move(o.dir)),
-      files(std::move(o.files)),
-      dirs(std::move(o.dirs)),
-      attempts(o.attempts),
-      vector_max_seq_ids(std::move(o.vector_max_seq_ids)),
-      schema(std::move(o.schema)),
-      version_line(std::move(o.version_line)) {
-  o.dir.clear();
+FolderStamp StampFolder(const std::string& folder) {
+  FolderStamp out;
+  DIR* d = ::opendir(folder.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    if (::stat((folder + "/" + name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      out[name] = {static_cast<uint64_t>(st.st_size), MtimeNs(st)};
+    }
+  }
+  ::closedir(d);
+  return out;
 }
 
-StagedCopy::~StagedCopy() {
-  if (!dir.empty()) {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
+FolderStamp StampSettledFolder(const std::string& folder, int settle_ms, int max_wait_ms) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_wait_ms);
+  while (true) {
+    FolderStamp s = StampFolder(folder);
+    int64_t newest = 0;
+    for (const auto& [name, st] : s) newest = std::max(newest, st.mtime_ns);
+    const int64_t quiet_ns = NowNs() - newest;
+    const int64_t want_ns = static_cast<int64_t>(settle_ms) * 1000000;
+    if (quiet_ns >= want_ns || std::chrono::steady_clock::now() >= give_up) return s;
+    std::this_thread::sleep_for(std::chrono::nanoseconds(want_ns - quiet_ns + 1000000));
   }
 }
 
-Result<StagedCopy> MakeConsistentCopy(const std::string& path, const HotCopyOptions& o) {
-  VS_ASSIGN_OR_RETURN(ChromaDirectory model, LoadChromaDirectory(path));
-  std::string tmp = o.temp_dir;
-  if (tmp.empty()) {
+Result<std::map<std::string, int64_t>> VectorMaxSeqIds(const std::string& db_file) {
+  VS_ASSIGN_OR_RETURN(auto db, SqliteReader::Open(db_file));
+  std::map<std::string, int64_t> out;
+  VS_RETURN_IF_ERROR(db->Query(
+      std::string("SELECT s.id, m.seq_id FROM segments s LEFT JOIN max_seq_id m ON m.segment_id "
+                  "= s.id WHERE s.type = '") +
+          kVectorSegmentType + "'",
+      [&](const SqlRow& r) {
+        out[r.Text(0)] = r.IsNull(1) ? 0 : DecodeSeqId(r.Type(1), r.Int(1), r.Blob(1)).value_or(0);
+      }));
+  return out;
+}
+
+Result<TempDir> TempDir::Make(const std::string& parent_or_empty) {
+  std::string parent = parent_or_empty;
+  if (parent.empty()) {
     const char* t = std::getenv("TMPDIR");
-    tmp = t && *t ? t : "/tmp";
+    parent = t && *t ? t : "/tmp";
   }
-  std::string templ = tmp + "/vecsafe-chroma-XXXXXX";
-  if (::mkdtemp(templ.data()) == nullptr) return ErrnoToStatus(errno, "mkdtemp", tmp);
-  StagedCopy out;
-  out.dir = templ;
-  out.schema = model.schema_label;
-  out.version_line = model.version_hint;
-  const std::string db_file = path + "/" + kSqliteFile;
-  for (int attempt = 1; attempt <= std::max(1, o.max_attempts); ++attempt) {
-    out.attempts = attempt;
-    out.files.clear();
-    out.dirs.clear();
+  std::string templ = parent + "/vecsafe-chroma-XXXXXX";
+  if (::mkdtemp(templ.data()) == nullptr) return ErrnoToStatus(errno, "mkdtemp", parent);
+  return TempDir(templ);
+}
+
+TempDir::~TempDir() {
+  if (!path_.empty()) {
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(out.dir, ec)) fs::remove_all(e.path(), ec);
-
-    const std::string staged_db = out.dir + "/" + kSqliteFile;
-    VS_RETURN_IF_ERROR(OnlineBackup(db_file, staged_db, o));
-    out.files.push_back(kSqliteFile);
-    VS_ASSIGN_OR_RETURN(auto copy_seq, VectorMaxSeqIds(staged_db));
-
-    bool moved = false;
-    std::vector<std::string> folders;
-    for (const auto& e : fs::directory_iterator(path, ec)) {
-      if (e.is_directory()) folders.push_back(e.path().filename().string());
-    }
-    std::sort(folders.begin(), folders.end());
-    for (const auto& name : folders) {
-      // Segment folders and orphans alike: they are Chroma's data.
-      if (!IsUuid(name)) continue;
-      const std::string src = path + "/" + name;
-      const auto before = StampFolder(src);
-      fs::create_directories(out.dir + "/" + name, ec);
-      if (ec) return IoError("cannot create " + out.dir + "/" + name + ": " + ec.message());
-      out.dirs.push_back(name);
-      for (const auto& [file, stamp] : before) {
-        Status s = CopyFile(src + "/" + file, out.dir + "/" + name + "/" + file);
-        if (!s.ok()) {
-          // A file removed under us (a delete or a flush in progress): retry.
-          if (::access((src + "/" + file).c_str(), F_OK) != 0) {
-            moved = true;
-            break;
-          }
-          return s;
-        }
-        out.files.push_back(name + "/" + file);
-      }
-      if (moved || StampFolder(src) != before) {
-        moved = true;
-        break;
-      }
-    }
-    if (!moved) {
-      VS_ASSIGN_OR_RETURN(auto live_seq, VectorMaxSeqIds(db_file));
-      for (const auto& [seg, seq] : copy_seq) {
-        auto it = live_seq.find(seg);
-        if (it != live_seq.end() && it->second != seq) moved = true;
-      }
-    }
-    if (!moved) {
-      for (const auto& [seg, seq] : copy_seq) out.vector_max_seq_ids[seg] = seq;
-      return out;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
+    fs::remove_all(path_, ec);
   }
-  return Aborted(
-      fmt::format("Chroma flushed an HNSW index during each of {} copy attempts", o.max_attempts),
-      "Chroma is under heavy write load; retry, or raise the attempts.");
 }
 
 Result<Manifest> BackupChroma(Repository& repo, const std::string& path,
                               const ChromaBackupOptions& options) {
+  const HotCopyOptions& o = options.copy;
   std::error_code ec;
   const std::string abs = fs::absolute(path, ec).lexically_normal().string();
   VS_ASSIGN_OR_RETURN(ChromaDirectory model, LoadChromaDirectory(abs));
-  VS_ASSIGN_OR_RETURN(StagedCopy copy, MakeConsistentCopy(abs, options.copy));
-  SnapshotSpec spec;
-  spec.source_kind = "chroma";
-  spec.source = {{"path", abs}};
-  spec.tags = options.tags;
-  VS_ASSIGN_OR_RETURN(auto builder, repo.NewSnapshot(spec));
-  for (const auto& d : copy.dirs) {
-    EntryMeta m;
-    m.path = d;
-    m.mode = 0755;
-    VS_RETURN_IF_ERROR(builder->AddDirectory(m));
-  }
+  VS_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Make(o.temp_dir));
+  const std::string db_file = abs + "/" + kSqliteFile;
+  const std::string staged_db = tmp.path() + "/" + kSqliteFile;
   std::vector<char> buf(1 << 20);
-  for (const auto& rel : copy.files) {
-    const std::string file = copy.dir + "/" + rel;
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0) return ErrnoToStatus(errno, "stat", file);
-    EntryMeta m;
-    m.path = rel;
-    m.mode = st.st_mode & 07777;
-    m.size = static_cast<uint64_t>(st.st_size);
-    // The live file's mtime, so a restore looks like the original.
+  std::vector<std::string> retry_reasons;
+  const int attempts = std::max(1, o.max_attempts);
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
+    if (attempt > 1) std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
+    // 1. Stamp every segment folder once it is quiet.
+    std::vector<std::string> folders;
+    for (const auto& e : fs::directory_iterator(abs, ec)) {
+      // Segment folders and orphans alike: they are Chroma's data.
+      if (e.is_directory() && IsUuid(e.path().filename().string())) {
+        folders.push_back(e.path().filename().string());
+      }
+    }
+    if (ec) return IoError("cannot list " + abs + ": " + ec.message());
+    std::sort(folders.begin(), folders.end());
+    std::map<std::string, FolderStamp> before;
+    for (const auto& f : folders) {
+      before[f] = StampSettledFolder(abs + "/" + f, o.settle_ms, 10 * std::max(1, o.settle_ms));
+    }
+    // 2. The SQLite copy.
+    VS_RETURN_IF_ERROR(CopySqliteOnline(db_file, staged_db, o));
+    VS_ASSIGN_OR_RETURN(ChromaDirectory copy_model, LoadChromaDirectory(tmp.path()));
+    VS_ASSIGN_OR_RETURN(auto copy_seq, VectorMaxSeqIds(staged_db));
+    std::string moved;
+    for (const auto& [seg, seq] : copy_seq) {
+      if (seq > 0 && before.count(seg) == 0)
+        moved = "segment " + seg + " was flushed for the first time";
+    }
+    // 3. The folders, straight into the snapshot.
+    SnapshotSpec spec;
+    spec.source_kind = "chroma";
+    spec.source = {{"path", abs}, {"kind", "full"}};
+    spec.tags = options.tags;
+    VS_ASSIGN_OR_RETURN(auto builder, repo.NewSnapshot(spec));
+    for (const auto& f : folders) {
+      if (!moved.empty()) break;
+      const std::string src = abs + "/" + f;
+      EntryMeta dm;
+      dm.path = f;
+      dm.mode = 0755;
+      VS_RETURN_IF_ERROR(builder->AddDirectory(dm));
+      for (const auto& [file, stamp] : before[f]) {
+        Status s = StreamFile(*builder, src + "/" + file, f + "/" + file, stamp.mtime_ns, buf);
+        if (!s.ok()) {
+          // A file removed under us (a delete or a flush in progress): retry.
+          if (s.code() == ErrorCode::kNotFound || ::access((src + "/" + file).c_str(), F_OK) != 0) {
+            moved = "a file of " + f + " disappeared";
+            break;
+          }
+          return s;
+        }
+      }
+      if (moved.empty() && StampFolder(src) != before[f]) moved = "folder " + f + " changed";
+    }
+    // 4. The live max_seq_ids must still be those of the copy.
+    if (moved.empty()) {
+      VS_ASSIGN_OR_RETURN(auto live_seq, VectorMaxSeqIds(db_file));
+      for (const auto& [seg, seq] : copy_seq) {
+        auto it = live_seq.find(seg);
+        if (it != live_seq.end() && it->second != seq) {
+          moved = fmt::format("max_seq_id of {} moved from {} to {}", seg, seq, it->second);
+          break;
+        }
+      }
+    }
+    if (!moved.empty()) {
+      retry_reasons.push_back(moved);
+      continue;  // dropping the builder leaves no visible snapshot
+    }
     struct stat live {};
-    if (::stat((abs + "/" + rel).c_str(), &live) == 0) {
-      m.mtime_ns = static_cast<int64_t>(live.st_mtim.tv_sec) * 1000000000 + live.st_mtim.tv_nsec;
+    const int64_t db_mtime = ::stat(db_file.c_str(), &live) == 0 ? MtimeNs(live) : 0;
+    VS_RETURN_IF_ERROR(StreamFile(*builder, staged_db, kSqliteFile, db_mtime, buf));
+    nlohmann::json collections = nlohmann::json::array();
+    for (const auto& c : copy_model.collections) {
+      collections.push_back({{"name", c.name}, {"id", c.id}, {"records", c.stored_records}});
     }
-    VS_ASSIGN_OR_RETURN(auto sink, builder->BeginFile(m));
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ErrnoToStatus(errno, "open", file);
-    while (true) {
-      const ssize_t n = ::read(fd, buf.data(), buf.size());
-      if (n < 0) {
-        const int err = errno;
-        ::close(fd);
-        return ErrnoToStatus(err, "read", file);
-      }
-      if (n == 0) break;
-      Status s = sink->Append(std::string_view(buf.data(), static_cast<size_t>(n)));
-      if (!s.ok()) {
-        ::close(fd);
-        return s;
-      }
-    }
-    ::close(fd);
-    VS_ASSIGN_OR_RETURN(FileResult fr, sink->Close());
-    (void)fr;
+    nlohmann::json seqs = nlohmann::json::object();
+    for (const auto& [seg, seq] : copy_seq) seqs[seg] = seq;
+    builder->SetSourceInfo({{"path", abs},
+                            {"kind", "full"},
+                            {"chroma_schema", copy_model.schema_label},
+                            {"chroma_version_line", copy_model.version_hint},
+                            {"chroma_version", options.chroma_version},
+                            {"newer_schema", copy_model.schema == SchemaSupport::kNewer},
+                            {"collections", collections},
+                            {"vector_max_seq_ids", seqs},
+                            {"copy_attempts", attempt},
+                            {"retry_reasons", retry_reasons}});
+    return builder->Commit();
   }
-  nlohmann::json collections = nlohmann::json::array();
-  for (const auto& c : model.collections) {
-    collections.push_back({{"name", c.name}, {"id", c.id}, {"records", c.stored_records}});
-  }
-  builder->SetSourceInfo({{"path", abs},
-                          {"chroma_schema", copy.schema},
-                          {"chroma_version_line", copy.version_line},
-                          {"chroma_version", options.chroma_version},
-                          {"collections", collections},
-                          {"vector_max_seq_ids", copy.vector_max_seq_ids},
-                          {"copy_attempts", copy.attempts}});
-  return builder->Commit();
+  return Aborted(fmt::format("Chroma flushed an HNSW index during each of {} copy attempts "
+                             "(last: {})",
+                             attempts, retry_reasons.empty() ? "" : retry_reasons.back()),
+                 "Chroma is under heavy write load; retry later, or raise --attempts.");
 }
 
 std::vector<std::pair<int, std::string>> ProcessesWithFileOpen(const std::string& file) {
@@ -302,6 +326,17 @@ std::vector<std::pair<int, std::string>> ProcessesWithFileOpen(const std::string
     }
   }
   return out;
+}
+
+Status RefuseWhileChromaRuns(const std::string& dir, const std::string& what) {
+  const std::string db_file = dir + "/" + kSqliteFile;
+  auto holders = ProcessesWithFileOpen(db_file);
+  if (holders.empty()) return Status::OK();
+  return FailedPrecondition(
+      fmt::format("process {} ({}) has {} open; {} needs Chroma stopped", holders[0].first,
+                  holders[0].second, db_file, what),
+      "Stop Chroma (the server or the program using PersistentClient), run the command again, "
+      "then start Chroma.");
 }
 
 }  // namespace vecsafe::chroma

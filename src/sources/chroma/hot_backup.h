@@ -3,18 +3,33 @@
 // Chroma keeps chroma.sqlite3 in rollback-journal mode, where a reader
 // blocks writers, so the database is copied with SQLite's online backup API
 // in small steps (a few pages, then a pause): a Chroma write waits at most
-// one step. Then the HNSW folders are copied. The copy is consistent when,
-// for every vector segment, the max_seq_id in the SQLite copy equals the
-// live value read after the HNSW files were copied and the files did not
-// change (size, mtime) while they were copied; otherwise the attempt is
-// thrown away and retried (bounded). Everything is staged in a temporary
-// folder first, so the repository only ever sees a consistent set.
+// one step. SQLite restarts an online backup whenever another process writes
+// the source; when that keeps happening the step grows (doubling), so the
+// copy always ends, at worst in one step that holds the read lock for the
+// time of one file copy. The copy is staged in a temporary file (TMPDIR, or
+// HotCopyOptions::temp_dir) because the repository wants whole files.
+//
+// The HNSW folders are streamed straight into the snapshot. Chroma persists
+// a vector segment by writing its files first and updating the segment's
+// max_seq_id in SQLite right after, so an attempt is kept only when, for
+// every vector segment folder:
+//   - the folder was quiet (no file modified) for `settle_ms` before the
+//     attempt, so no max_seq_id update was still pending,
+//   - its files (names, sizes, mtimes) did not change from before the SQLite
+//     copy until after they were read,
+//   - the max_seq_id in the SQLite copy equals the live value read after the
+//     files were read.
+// Otherwise the unfinished snapshot is dropped (nothing becomes visible) and
+// the attempt is retried after a pause, a bounded number of times.
 #ifndef VECSAFE_SOURCES_CHROMA_HOT_BACKUP_H_
 #define VECSAFE_SOURCES_CHROMA_HOT_BACKUP_H_
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vecsafe/repository.h"
@@ -23,55 +38,83 @@
 namespace vecsafe::chroma {
 
 struct HotCopyOptions {
-  // Pages copied per sqlite3_backup_step; small keeps each read lock short.
-  // Default: 64.
+  // Pages copied per sqlite3_backup_step at first; small keeps each read
+  // lock short. Default: 64.
   int pages_per_step = 64;
   // Pause between steps, so Chroma's writers get the lock. Default: 2 ms.
   int sleep_ms = 2;
-  // Attempts before giving up with kAborted. Default: 8.
-  int max_attempts = 8;
-  // Where the staging folder is made. Default: empty = $TMPDIR or /tmp.
+  // Restarts of the online backup (a write by Chroma in between) before the
+  // step size doubles. Default: 2.
+  int restarts_per_growth = 2;
+  // Attempts before giving up with kAborted. Default: 10.
+  int max_attempts = 10;
+  // A segment folder must have been quiet this long before it is copied.
+  // Default: 300 ms.
+  int settle_ms = 300;
+  // Where the staged SQLite copy is made. Default: empty = $TMPDIR or /tmp.
   std::string temp_dir;
 };
 
-// A consistent copy of a Chroma folder in a staging folder (deleted by the
-// destructor).
-struct StagedCopy {
-  StagedCopy() = default;
-  StagedCopy(const StagedCopy&) = delete;
-  StagedCopy& operator=(const StagedCopy&) = delete;
-  StagedCopy(StagedCopy&& o) noexcept;
-  ~StagedCopy();
+// Copies a live SQLite database with the online backup API (see above).
+// `dst` is created or replaced. Errors: kIoError, kNoSpace, kDataLoss (the
+// source is damaged), kNotFound.
+Status CopySqliteOnline(const std::string& src, const std::string& dst, const HotCopyOptions& o);
 
-  std::string dir;                 // staging folder
-  std::vector<std::string> files;  // relative paths, chroma.sqlite3 first
-  std::vector<std::string> dirs;   // relative folder paths
-  int attempts = 0;
-  nlohmann::json vector_max_seq_ids = nlohmann::json::object();
-  std::string schema;
-  std::string version_line;
+// Size and mtime of the regular files of one folder, by name.
+struct FileStamp {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
 };
+using FolderStamp = std::map<std::string, FileStamp>;
+FolderStamp StampFolder(const std::string& folder);
+// Stamps `folder` once it has been quiet for settle_ms (waits at most
+// `max_wait_ms`, then returns the last stamp anyway).
+FolderStamp StampSettledFolder(const std::string& folder, int settle_ms, int max_wait_ms);
 
-// Makes a consistent copy of `path`. Errors: those of the model (not a
-// Chroma folder), kAborted when every attempt met a concurrent flush,
-// kNoSpace/kIoError for the staging folder.
-Result<StagedCopy> MakeConsistentCopy(const std::string& path, const HotCopyOptions& options);
+// max_seq_id of every vector segment, from a database file (read-only, one
+// short query). Segments with no row count as 0.
+Result<std::map<std::string, int64_t>> VectorMaxSeqIds(const std::string& db_file);
+
+// A temporary folder removed (with its content) by the destructor.
+class TempDir {
+ public:
+  // Errors: ErrnoToStatus of mkdtemp.
+  static Result<TempDir> Make(const std::string& parent_or_empty);
+  TempDir(TempDir&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit TempDir(std::string p) : path_(std::move(p)) {}
+  std::string path_;
+};
 
 struct ChromaBackupOptions {
   HotCopyOptions copy;
   std::vector<std::string> tags;
   // Chroma's release when known (e.g. from `pip show chromadb`). Default:
-  // empty = only the schema's release line is recorded.
+  // empty = only the schema and its release line are recorded.
   std::string chroma_version;
 };
 
-// Backs up the whole folder into `repo` as one snapshot of kind "chroma".
+// Backs up the whole folder into `repo` as one snapshot of kind "chroma"
+// (source {"path": abs path, "kind": "full"}; source info adds the schema,
+// release line, collections with their record counts, vector max_seq_ids and
+// the attempts needed). Errors: those of the model (not a Chroma folder),
+// kAborted when every attempt met a concurrent flush, the repository's.
 Result<Manifest> BackupChroma(Repository& repo, const std::string& path,
                               const ChromaBackupOptions& options);
 
 // Processes that have `file` open (pid and command), found through
 // /proc/*/fd. Used to refuse restores and repairs while Chroma runs.
 std::vector<std::pair<int, std::string>> ProcessesWithFileOpen(const std::string& file);
+
+// kFailedPrecondition naming the first process that has `dir`/chroma.sqlite3
+// open ("Chroma is running"), else OK. `what` names the refused operation.
+Status RefuseWhileChromaRuns(const std::string& dir, const std::string& what);
 
 }  // namespace vecsafe::chroma
 

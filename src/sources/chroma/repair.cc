@@ -160,13 +160,9 @@ Result<RepairReport> RepairChroma(const std::string& path, const RepairOptions& 
   if (options.dry_run || report.actions.empty()) return report;
 
   const std::string db_file = base + "/" + kSqliteFile;
-  auto holders = ProcessesWithFileOpen(db_file);
-  if (!holders.empty()) {
-    return FailedPrecondition(
-        fmt::format("process {} ({}) has {} open; repair needs Chroma stopped", holders[0].first,
-                    holders[0].second, db_file),
-        "Stop Chroma, run the repair, start Chroma again. `--dry-run` shows the plan meanwhile.");
-  }
+  VS_RETURN_IF_ERROR(RefuseWhileChromaRuns(base, "repair")
+                         .WithHint("Stop Chroma, run the repair, start Chroma again. `--dry-run` "
+                                   "shows the plan meanwhile."));
   report.quarantine = quarantine;
   fs::create_directories(quarantine, ec);
   if (ec) return IoError("cannot create " + quarantine + ": " + ec.message());
@@ -214,15 +210,7 @@ Result<RepairReport> RepairChroma(const std::string& path, const RepairOptions& 
                                       base, db_size),
                           "Free space on that filesystem, then run the repair again.");
     } else {
-      HotCopyOptions copy_opt;
-      copy_opt.temp_dir = quarantine;
-      auto staged = MakeConsistentCopy(base, copy_opt);
-      if (!staged.ok()) {
-        sql_status = staged.status();
-      } else {
-        fs::rename(staged->dir + "/" + kSqliteFile, quarantine + "/" + kSqliteFile, ec);
-        if (ec) sql_status = IoError("cannot keep the backup copy: " + ec.message());
-      }
+      sql_status = CopySqliteOnline(db_file, quarantine + "/" + kSqliteFile, HotCopyOptions{});
     }
     if (sql_status.ok()) {
       sql_status = ApplySqlFixes(db_file, d, sql_actions);
