@@ -45,6 +45,9 @@ Result<HnswState> ReadHnswState(const std::string& folder) {
   if (!f.header) {
     return f.header_status.ok() ? DataLoss("header.bin unreadable in " + folder) : f.header_status;
   }
+  // Before its first flush Chroma writes an empty index and no pickle (every
+  // release): the records are all in the WAL, as for a missing folder.
+  if (!f.id_maps && !f.has_pickle && f.header->cur_element_count == 0) return st;
   if (!f.id_maps) {
     return f.pickle_status.ok() ? DataLoss("index_metadata.pickle missing in " + folder)
                                 : f.pickle_status;
