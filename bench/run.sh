@@ -138,7 +138,7 @@ report=$work/report.md
   echo "Method: corpus from make_corpus.sh; each tool runs each step once, no warm-up, in the"
   echo "order ${tools[*]}; page caches cannot be dropped on this machine, so every tool reads a"
   echo "corpus that is equally warm. Default settings of each tool (restic: encrypted, zstd auto;"
-  echo "borg: repokey-blake2, lz4; vecsafe: aes-256-gcm, zstd 3). verify MiB/s is repository"
+  echo "borg: repokey-blake2, lz4; vecsafe: aes-256-gcm, zstd 1). verify MiB/s is repository"
   echo "bytes read per second. tar|zstd has no incremental mode: its re-backup and after-mutate"
   echo "figures are new full archives. Peak RSS is the largest of all steps."
 } >"$report"

@@ -8,7 +8,7 @@ namespace {
 
 struct InitArgs {
   std::string encryption = "aes-256-gcm";
-  int compression_level = 3;
+  int compression_level = 1;
   uint64_t kdf_mem_mib = 64;
   uint64_t kdf_ops = 3;
 };

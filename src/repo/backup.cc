@@ -2,9 +2,11 @@
 //
 // The caller's thread cuts chunks (FastCDC) and hashes the whole file; a pool
 // of workers computes chunk ids, drops duplicates, compresses, encrypts and
-// packs; whoever fills a pack uploads it with one Put. The bytes queued or
-// in the workers are capped (kMaxInflightBytes) so memory stays flat:
-// Append() blocks when the cap is reached.
+// packs; full packs go to uploader threads (one Put each), so a slow write
+// or a remote round trip never idles the compressors. The bytes queued or in
+// the workers are capped (kMaxInflightBytes), and so are the packs waiting
+// for upload (uploaders + 1), so memory stays flat: Append() blocks when the
+// caps are reached.
 //
 // Every kCheckpointBytes of packs (or kCheckpointSeconds, whichever comes
 // first) the packs uploaded so far are written as an index object: a backup killed
@@ -35,19 +37,27 @@ constexpr auto kCheckpointSeconds = std::chrono::seconds(60);
 
 class BackupPipeline {
  public:
-  BackupPipeline(RepositoryImpl* repo, int workers) : repo_(repo) {
+  BackupPipeline(RepositoryImpl* repo, int workers, int uploaders)
+      : repo_(repo), max_pending_packs_(static_cast<size_t>(uploaders) + 1) {
     pack_.Reserve(repo->config().pack_target + BlobCodec::MaxEncodedSize(repo->config().chunk_max));
     for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { WorkerLoop(); });
+    for (int i = 0; i < uploaders; ++i) uploaders_.emplace_back([this] { UploadLoop(); });
   }
   ~BackupPipeline() {
+    // Dropped without Flush(): the snapshot is abandoned, skip queued work.
+    Fail(Cancelled("snapshot abandoned"));
     {
       std::lock_guard<std::mutex> lk(mu_);
       stop_ = true;
-      // Dropped without Flush(): the snapshot is abandoned, skip queued work.
-      if (error_.ok()) error_ = Cancelled("snapshot abandoned");
     }
     work_cv_.notify_all();
     for (auto& t : threads_) t.join();
+    {
+      std::lock_guard<std::mutex> lk(up_mu_);
+      up_stop_ = true;
+    }
+    up_cv_.notify_all();
+    for (auto& t : uploaders_) t.join();
   }
 
   // Queues a chunk whose id goes into *slot. Blocks while the pipeline is full.
@@ -76,11 +86,17 @@ class BackupPipeline {
       if (!error_.ok()) return error_;
     }
     std::unique_lock<std::mutex> plk(pack_mu_);
-    if (pack_.empty()) return Status::OK();
-    PackWriter last = std::move(pack_);
-    pack_ = PackWriter();
-    plk.unlock();
-    return Upload(&last);
+    if (!pack_.empty()) {
+      PackWriter last = std::move(pack_);
+      pack_ = PackWriter();
+      plk.unlock();
+      VS_RETURN_IF_ERROR(QueueUpload(std::move(last)));
+    } else {
+      plk.unlock();
+    }
+    std::unique_lock<std::mutex> ulk(up_mu_);
+    up_done_cv_.wait(ulk, [&] { return (up_queue_.empty() && uploading_ == 0) || !error().ok(); });
+    return error();
   }
 
   // Every pack this backup wrote (for the in-memory index).
@@ -114,6 +130,12 @@ class BackupPipeline {
     }
     space_cv_.notify_all();
     idle_cv_.notify_all();
+    {
+      // Taken so that a waiter cannot miss the wake-up between its check and its wait.
+      std::lock_guard<std::mutex> lk(up_mu_);
+    }
+    up_space_cv_.notify_all();
+    up_done_cv_.notify_all();
   }
 
   void WorkerLoop() {
@@ -172,7 +194,43 @@ class BackupPipeline {
     pack_.Reserve(repo_->config().pack_target +
                   BlobCodec::MaxEncodedSize(repo_->config().chunk_max));
     plk.unlock();
-    return Upload(&full);
+    return QueueUpload(std::move(full));
+  }
+
+  // Hands a full pack to the uploaders; blocks while max_pending_packs_ wait.
+  Status QueueUpload(PackWriter pack) {
+    std::unique_lock<std::mutex> lk(up_mu_);
+    up_space_cv_.wait(lk, [&] {
+      return up_queue_.size() + uploading_ < max_pending_packs_ || up_stop_ || !error().ok();
+    });
+    VS_RETURN_IF_ERROR(error());
+    up_queue_.push_back(std::move(pack));
+    lk.unlock();
+    up_cv_.notify_one();
+    return Status::OK();
+  }
+
+  void UploadLoop() {
+    while (true) {
+      PackWriter pack;
+      {
+        std::unique_lock<std::mutex> lk(up_mu_);
+        up_cv_.wait(lk, [&] { return up_stop_ || !up_queue_.empty(); });
+        if (up_queue_.empty()) return;  // stopping and nothing left
+        pack = std::move(up_queue_.front());
+        up_queue_.pop_front();
+        ++uploading_;
+      }
+      // After a failure the snapshot cannot commit: skip the remaining packs.
+      Status s = error().ok() ? Upload(&pack) : Status::OK();
+      if (!s.ok()) Fail(s);
+      {
+        std::lock_guard<std::mutex> lk(up_mu_);
+        --uploading_;
+      }
+      up_space_cv_.notify_all();
+      up_done_cv_.notify_all();
+    }
   }
 
   Status Upload(PackWriter* pack) {
@@ -226,6 +284,16 @@ class BackupPipeline {
   size_t checkpointed_ = 0;            // new_packs_[0, checkpointed_) are in index objects
   uint64_t uncheckpointed_bytes_ = 0;  // size of the packs after them
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
+
+  // Lock order: up_mu_ may be held while taking mu_ (through error()), never
+  // the reverse.
+  std::mutex up_mu_;
+  std::condition_variable up_cv_, up_space_cv_, up_done_cv_;
+  std::deque<PackWriter> up_queue_;
+  size_t uploading_ = 0;
+  const size_t max_pending_packs_;
+  bool up_stop_ = false;
+  std::vector<std::thread> uploaders_;
 };
 
 struct PendingEntry {
@@ -263,7 +331,7 @@ class BuilderImpl : public SnapshotBuilder {
       : repo_(repo),
         spec_(std::move(spec)),
         lock_(std::move(lock)),
-        pipeline_(std::make_unique<BackupPipeline>(repo, repo->threads())),
+        pipeline_(std::make_unique<BackupPipeline>(repo, repo->threads(), repo->upload_threads())),
         started_ns_(NowUnixNs()),
         started_(std::chrono::steady_clock::now()) {
     if (parent.has_value()) {

@@ -56,6 +56,7 @@ class RepositoryImpl : public Repository {
   const RepoConfig& config() const { return config_; }
   const std::optional<Key256>& data_key() const { return data_key_; }
   int threads() const { return threads_; }
+  int upload_threads() const { return upload_threads_; }
   const std::string& hostname() const { return hostname_; }
 
   // Metadata objects: encoded with the blob codec (aad = kind) and named by
@@ -87,6 +88,7 @@ class RepositoryImpl : public Repository {
   std::unique_ptr<BlobCodec> codec_;
   std::unique_ptr<Chunker> chunker_;
   int threads_ = 1;
+  int upload_threads_ = 1;
   std::string hostname_;
 
   mutable std::mutex index_mu_;

@@ -152,6 +152,9 @@ RepositoryImpl::RepositoryImpl(std::unique_ptr<ObjectStore> store, const OpenOpt
   chunker_ = std::make_unique<Chunker>(cp);
   unsigned hw = std::thread::hardware_concurrency();
   threads_ = options.threads > 0 ? options.threads : static_cast<int>(hw == 0 ? 2 : hw);
+  upload_threads_ = options.upload_threads > 0                ? options.upload_threads
+                    : store_->Capabilities().local_filesystem ? 1
+                                                              : 4;
   hostname_ = options.hostname.empty() ? LocalHostname() : options.hostname;
 }
 
@@ -474,7 +477,10 @@ namespace {
 Result<RepoConfig> ReadConfig(ObjectStore* store) {
   auto bytes = store->Get(kConfigKey);
   if (!bytes.ok()) {
-    if (bytes.status().code() == ErrorCode::kNotFound) {
+    // A missing bucket is reported as such by the remote drivers ("bucket 'b'
+    // does not exist", with a hint to create it): more useful than "no repository".
+    if (bytes.status().code() == ErrorCode::kNotFound &&
+        bytes.status().message().find("bucket '") == std::string::npos) {
       return Status(ErrorCode::kRepoNotFound,
                     "no vecsafe repository at " + store->Describe() + " (no config object)");
     }

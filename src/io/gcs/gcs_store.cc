@@ -223,7 +223,11 @@ class GcsStore final : public ObjectStore {
            http::UriEncode(FullKey(key), false);
   }
 
-  Status MapError(const HttpResponse& resp, std::string_view what) const {
+  // `bucket_level`: the request names no existing object (an upload, a
+  // listing), so a 404 can only mean the bucket is missing (fake-gcs-server
+  // answers those with a bare "Not Found").
+  Status MapError(const HttpResponse& resp, std::string_view what,
+                  bool bucket_level = false) const {
     json doc = json::parse(resp.body, nullptr, false);
     std::string message, reason;
     if (doc.is_object() && doc.contains("error") && doc["error"].is_object()) {
@@ -245,9 +249,9 @@ class GcsStore final : public ObjectStore {
     std::string lower = message;
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (st == 404) {
-      if (lower.find("bucket") != std::string::npos &&
-          (lower.find("not exist") != std::string::npos ||
-           lower.find("not found") != std::string::npos)) {
+      if (bucket_level || (lower.find("bucket") != std::string::npos &&
+                           (lower.find("not exist") != std::string::npos ||
+                            lower.find("not found") != std::string::npos))) {
         return NotFound("bucket '" + o_.bucket + "' does not exist: " + detail,
                         "Create the bucket first (e.g. `gcloud storage buckets create gs://" +
                             o_.bucket +
@@ -310,7 +314,9 @@ class GcsStore final : public ObjectStore {
               continue;
             }
             attempt.retry_after = r->RetryAfter();
-            return MapError(*r, what);
+            const bool bucket_level =
+                req.method == "POST" || req.url.find("/o?") != std::string::npos;
+            return MapError(*r, what, bucket_level);
           }
         },
         [&](int, const Status&, std::chrono::milliseconds) {

@@ -5,7 +5,10 @@
   Target.env(base)   the CLI's environment: base (password, HOME) + the server's variables
   Target.keys()      every object name under the prefix, listed by an independent client
   Target.via(url)    the same repository reached through another endpoint (a proxy)
+  read_stats(path)   the fault proxy's statistics file
 """
+import json
+import time
 import uuid
 
 FOREIGN = ("AWS_", "STORAGE_EMULATOR_HOST", "GOOGLE_APPLICATION_CREDENTIALS", "GCS_BUCKET_NAME",
@@ -45,3 +48,13 @@ class Target:
 def new_target(kind, minio=None, fake_gcs=None):
     server = minio if kind == "s3" else fake_gcs
     return Target(kind, server, server.new_bucket(), "repo-" + uuid.uuid4().hex[:6])
+
+
+def read_stats(path):
+    """The fault proxy's statistics (it rewrites the file after each request: retry a torn read)."""
+    for _ in range(100):
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError:
+            time.sleep(0.01)
+    raise AssertionError(f"unreadable proxy stats {path}")

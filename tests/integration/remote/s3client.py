@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import http.client
 import re
+import time
 import urllib.parse
 import xml.etree.ElementTree as ET
 
@@ -57,7 +58,11 @@ class S3Client:
         return resp.status, data
 
     def make_bucket(self, bucket):
-        status, data = self.request("PUT", f"/{bucket}")
+        for _ in range(100):  # MinIO may still be initialising (503) just after it is ready
+            status, data = self.request("PUT", f"/{bucket}")
+            if status != 503:
+                break
+            time.sleep(0.1)
         if status not in (200, 409):
             raise RuntimeError(f"make bucket {bucket}: {status} {data[:300]!r}")
 

@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from remote_targets import new_target
+from remote_targets import new_target, read_stats
 from vecsafe_testlib import FAST_KDF, Cli, assert_error, make_tree, snapshot_tree
 
 MIB = 1 << 20
@@ -54,16 +54,6 @@ def start_backup(c, src, url, stats=None):
     env = dict(c.env, **({"VECSAFE_HTTP_STATS": str(stats)} if stats else {}))
     return subprocess.Popen([c.bin, "backup", "dir", str(src), "--repo", url, "--json"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def read_stats(path):
-    """The proxy's statistics (it rewrites the file after each request: retry a torn read)."""
-    for _ in range(100):
-        try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError:
-            time.sleep(0.01)
-    raise AssertionError(f"unreadable proxy stats {path}")
 
 
 def wait_for(pred, proc, timeout=120, step=0.02):
