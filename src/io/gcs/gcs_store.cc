@@ -2,11 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
-#include <ctime>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "io/http/remote_common.h"
 #include "io/retry.h"
 
 namespace vecsafe::gcs {
@@ -20,35 +18,6 @@ std::optional<std::string> NonEmpty(const EnvFn& env, const char* name) {
   auto v = env(name);
   if (v && !v->empty()) return v;
   return std::nullopt;
-}
-
-Result<uint64_t> ParseUint(const std::string& name, const std::string& value, uint64_t min,
-                           uint64_t max) {
-  if (value.empty() || value.size() > 19 ||
-      value.find_first_not_of("0123456789") != std::string::npos) {
-    return InvalidArgument("gs option " + name + "=" + value + " is not a number",
-                           "Give a whole number, e.g. " + name + "=" + std::to_string(min) + ".");
-  }
-  uint64_t v = std::stoull(value);
-  if (v < min || v > max) {
-    return InvalidArgument(
-        "gs option " + name + "=" + value + " is out of range",
-        "Use a value from " + std::to_string(min) + " to " + std::to_string(max) + ".");
-  }
-  return v;
-}
-
-int64_t ParseRfc3339(const std::string& s) {
-  std::tm tm{};
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec) != 6) return 0;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return static_cast<int64_t>(timegm(&tm));
 }
 
 uint64_t JsonSize(const json& item) {
@@ -107,15 +76,7 @@ class GcsStore final : public ObjectStore {
     req.has_body = true;
     int attempts = 0;
     auto r = Call(req, "upload " + std::string(key), {}, &attempts);
-    if (!r.ok()) {
-      if (r.status().code() == ErrorCode::kAlreadyExists && attempts > 1) {
-        // A lost answer to an upload that worked.
-        auto existing = Get(key, 0, kToEnd);
-        if (existing.ok() && *existing == data) return Status::OK();
-      }
-      return r.status();
-    }
-    return Status::OK();
+    return http::CreateResult(*this, r.status(), attempts, key, data);
   }
 
   Result<std::string> Get(std::string_view key, uint64_t offset, uint64_t length) override {
@@ -127,20 +88,9 @@ class GcsStore final : public ObjectStore {
     HttpRequest req;
     req.method = "GET";
     req.url = ObjectUrl(key) + "?alt=media";
-    if (offset != 0 || length != kToEnd) {
-      std::string range = "bytes=" + std::to_string(offset) + "-";
-      if (length != kToEnd && length <= kToEnd - offset) {
-        range += std::to_string(offset + length - 1);
-      }
-      req.headers.emplace_back("Range", range);
-    }
+    http::AddRangeHeader(&req.headers, offset, length);
     VS_ASSIGN_OR_RETURN(HttpResponse resp, Call(req, "read " + std::string(key), {416}, nullptr));
-    if (resp.status == 416) return std::string();
-    if (resp.status == 200 && (offset != 0 || length != kToEnd)) {
-      if (offset >= resp.body.size()) return std::string();
-      return resp.body.substr(offset, length == kToEnd ? std::string::npos : length);
-    }
-    return std::move(resp.body);
+    return http::RangedBody(std::move(resp), offset, length);
   }
 
   Result<ObjectInfo> Stat(std::string_view key) override {
@@ -156,7 +106,7 @@ class GcsStore final : public ObjectStore {
     ObjectInfo info;
     info.key = std::string(key);
     info.size = JsonSize(doc);
-    info.mtime_unix = ParseRfc3339(doc.value("updated", std::string()));
+    info.mtime_unix = http::ParseUtcTimestamp(doc.value("updated", std::string()));
     return info;
   }
 
@@ -182,7 +132,7 @@ class GcsStore final : public ObjectStore {
           ObjectInfo info;
           info.key = name.substr(root.size());
           info.size = JsonSize(item);
-          info.mtime_unix = ParseRfc3339(item.value("updated", std::string()));
+          info.mtime_unix = http::ParseUtcTimestamp(item.value("updated", std::string()));
           if (ValidateObjectKey(info.key).ok()) VS_RETURN_IF_ERROR(fn(info));
         }
       }
@@ -197,12 +147,7 @@ class GcsStore final : public ObjectStore {
     HttpRequest req;
     req.method = "DELETE";
     req.url = ObjectUrl(key);
-    auto r = Call(req, "delete " + std::string(key), {}, nullptr);
-    if (!r.ok() && r.status().code() == ErrorCode::kNotFound &&
-        r.status().message().find("bucket") == std::string::npos) {
-      return Status::OK();
-    }
-    return r.status();
+    return http::DeleteResult(Call(req, "delete " + std::string(key), {}, nullptr).status());
   }
 
   GcsCounters Counters() const {
@@ -215,9 +160,7 @@ class GcsStore final : public ObjectStore {
   }
 
  private:
-  std::string FullKey(std::string_view key) const {
-    return o_.prefix.empty() ? std::string(key) : o_.prefix + "/" + std::string(key);
-  }
+  std::string FullKey(std::string_view key) const { return http::PrefixedKey(o_.prefix, key); }
   std::string ObjectUrl(std::string_view key) const {
     return o_.endpoint + "/storage/v1/b/" + http::UriEncode(o_.bucket, false) + "/o/" +
            http::UriEncode(FullKey(key), false);
@@ -440,17 +383,8 @@ class GcsStore final : public ObjectStore {
   }
 
   void WriteStatsIfAsked() const {
-    const char* path = std::getenv("VECSAFE_HTTP_STATS");  // NOLINT(concurrency-mt-unsafe)
-    if (path == nullptr || *path == '\0') return;
     GcsCounters c = Counters();
-    std::ofstream out(path, std::ios::app);
-    out << "{\"store\":\"gs\",\"requests\":" << c.http.requests << ",\"gets\":" << c.http.gets
-        << ",\"puts\":" << c.http.puts << ",\"posts\":" << c.http.posts
-        << ",\"deletes\":" << c.http.deletes << ",\"heads\":" << c.http.heads
-        << ",\"retries\":" << c.retries << ",\"transport_errors\":" << c.http.transport_errors
-        << ",\"bytes_sent\":" << c.http.bytes_sent
-        << ",\"bytes_received\":" << c.http.bytes_received
-        << ",\"resumable_uploads\":" << c.resumable_uploads << "}\n";
+    http::AppendHttpStats("gs", c.http, c.retries, "resumable_uploads", c.resumable_uploads);
   }
 
   GcsOptions o_;
@@ -467,35 +401,25 @@ Result<GcsOptions> ResolveGcsOptions(const std::string& bucket, const std::strin
                                      const EnvFn& env) {
   GcsOptions o;
   o.bucket = bucket;
-  o.prefix = prefix;
-  while (!o.prefix.empty() && o.prefix.back() == '/') o.prefix.pop_back();
-  while (!o.prefix.empty() && o.prefix.front() == '/') o.prefix.erase(0, 1);
+  o.prefix = http::TrimSlashes(prefix);
   if (o.bucket.empty())
     return InvalidArgument("gs URL without a bucket", "Write gs://BUCKET/prefix.");
   std::optional<std::string> endpoint;
   for (const auto& [k, v] : options) {
+    VS_ASSIGN_OR_RETURN(bool connection, http::ApplyConnectionOption("gs", k, v, &o.transport,
+                                                                     &o.retry, &o.concurrency));
+    if (connection) continue;
     if (k == "endpoint") {
       endpoint = v;
     } else if (k == "resumable_threshold") {
-      VS_ASSIGN_OR_RETURN(o.resumable_threshold, ParseUint(k, v, 256 << 10, 5ull << 40));
+      VS_ASSIGN_OR_RETURN(o.resumable_threshold,
+                          http::ParseUintOption("gs", k, v, 256 << 10, 5ull << 40));
     } else if (k == "chunk_size") {
-      VS_ASSIGN_OR_RETURN(o.chunk_size, ParseUint(k, v, 256 << 10, 5ull << 30));
+      VS_ASSIGN_OR_RETURN(o.chunk_size, http::ParseUintOption("gs", k, v, 256 << 10, 5ull << 30));
       if (o.chunk_size % (256 << 10) != 0) {
         return InvalidArgument("gs option chunk_size=" + v + " is not a multiple of 256 KiB",
                                "GCS needs resumable chunks in multiples of 262144 bytes.");
       }
-    } else if (k == "concurrency") {
-      VS_ASSIGN_OR_RETURN(uint64_t n, ParseUint(k, v, 1, 64));
-      o.concurrency = static_cast<int>(n);
-    } else if (k == "retries") {
-      VS_ASSIGN_OR_RETURN(uint64_t n, ParseUint(k, v, 1, 30));
-      o.retry.max_attempts = static_cast<int>(n);
-    } else if (k == "connect_timeout_s") {
-      VS_ASSIGN_OR_RETURN(uint64_t n, ParseUint(k, v, 1, 600));
-      o.transport.connect_timeout_ms = static_cast<long>(n * 1000);
-    } else if (k == "low_speed_time_s") {
-      VS_ASSIGN_OR_RETURN(uint64_t n, ParseUint(k, v, 1, 3600));
-      o.transport.low_speed_time_s = static_cast<long>(n);
     } else {
       return InvalidArgument("unknown gs URL option '" + k + "'",
                              "Known options: endpoint, resumable_threshold, chunk_size, "

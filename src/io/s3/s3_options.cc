@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/http/remote_common.h"
+
 namespace vecsafe::s3 {
 namespace {
 
@@ -30,18 +32,7 @@ std::optional<std::string> ReadFile(const std::string& path) {
 
 Result<uint64_t> ParseUint(const std::string& name, const std::string& value, uint64_t min,
                            uint64_t max) {
-  if (value.empty() || value.size() > 19 ||
-      value.find_first_not_of("0123456789") != std::string::npos) {
-    return InvalidArgument("s3 option " + name + "=" + value + " is not a number",
-                           "Give a whole number, e.g. " + name + "=" + std::to_string(min) + ".");
-  }
-  uint64_t v = std::stoull(value);
-  if (v < min || v > max) {
-    return InvalidArgument(
-        "s3 option " + name + "=" + value + " is out of range",
-        "Use a value from " + std::to_string(min) + " to " + std::to_string(max) + ".");
-  }
-  return v;
+  return http::ParseUintOption("s3", name, value, min, max);
 }
 
 Result<bool> ParseBool(const std::string& name, const std::string& value) {
@@ -101,9 +92,7 @@ Result<S3Options> ResolveS3Options(const std::string& bucket, const std::string&
                                    const EnvFn& env) {
   S3Options o;
   o.bucket = bucket;
-  o.prefix = prefix;
-  while (!o.prefix.empty() && o.prefix.back() == '/') o.prefix.pop_back();
-  while (!o.prefix.empty() && o.prefix.front() == '/') o.prefix.erase(0, 1);
+  o.prefix = http::TrimSlashes(prefix);
   if (o.bucket.empty()) {
     return InvalidArgument("s3 URL without a bucket", "Write s3://BUCKET/prefix.");
   }
@@ -111,6 +100,9 @@ Result<S3Options> ResolveS3Options(const std::string& bucket, const std::string&
   std::optional<bool> path_style;
   std::optional<std::string> url_profile, url_region, url_endpoint;
   for (const auto& [k, v] : options) {
+    VS_ASSIGN_OR_RETURN(bool connection, http::ApplyConnectionOption("s3", k, v, &o.transport,
+                                                                     &o.retry, &o.concurrency));
+    if (connection) continue;
     if (k == "endpoint") {
       url_endpoint = v;
     } else if (k == "region") {
@@ -124,18 +116,6 @@ Result<S3Options> ResolveS3Options(const std::string& bucket, const std::string&
       VS_ASSIGN_OR_RETURN(o.multipart_threshold, ParseUint(k, v, 5ull << 20, 5ull << 40));
     } else if (k == "part_size") {
       VS_ASSIGN_OR_RETURN(o.part_size, ParseUint(k, v, 5ull << 20, 5ull << 30));
-    } else if (k == "concurrency") {
-      VS_ASSIGN_OR_RETURN(uint64_t n, ParseUint(k, v, 1, 64));
-      o.concurrency = static_cast<int>(n);
-    } else if (k == "retries") {
-      VS_ASSIGN_OR_RETURN(uint64_t n, ParseUint(k, v, 1, 30));
-      o.retry.max_attempts = static_cast<int>(n);
-    } else if (k == "connect_timeout_s") {
-      VS_ASSIGN_OR_RETURN(uint64_t n, ParseUint(k, v, 1, 600));
-      o.transport.connect_timeout_ms = static_cast<long>(n * 1000);
-    } else if (k == "low_speed_time_s") {
-      VS_ASSIGN_OR_RETURN(uint64_t n, ParseUint(k, v, 1, 3600));
-      o.transport.low_speed_time_s = static_cast<long>(n);
     } else if (k == "conditional_put") {
       if (v == "auto") {
         o.conditional_put = ConditionalPut::kAuto;

@@ -5,13 +5,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
-#include <fstream>
 #include <mutex>
 #include <random>
 #include <thread>
 
+#include "io/http/remote_common.h"
 #include "io/retry.h"
 #include "io/s3/s3_xml.h"
 #include "io/s3/sigv4.h"
@@ -24,22 +22,6 @@ using http::HttpResponse;
 using Params = std::vector<std::pair<std::string, std::string>>;
 
 constexpr char kEmptySha256[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-int64_t ParseIsoTime(std::string_view s) {
-  // "2009-10-12T17:50:30.000Z"
-  std::tm tm{};
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  if (std::sscanf(std::string(s).c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec) != 6) {
-    return 0;
-  }
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return static_cast<int64_t>(timegm(&tm));
-}
 
 std::string RandomHex(size_t bytes) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -96,15 +78,7 @@ class S3Store final : public ObjectStore {
     if (conditional) req.headers.emplace_back("If-None-Match", "*");
     int attempts = 0;
     auto r = Call(req, "PUT " + std::string(key), {}, &attempts);
-    if (!r.ok()) {
-      if (r.status().code() == ErrorCode::kAlreadyExists && attempts > 1) {
-        // An earlier attempt may have succeeded before its answer was lost.
-        auto existing = Get(key, 0, kToEnd);
-        if (existing.ok() && *existing == data) return Status::OK();
-      }
-      return r.status();
-    }
-    return Status::OK();
+    return http::CreateResult(*this, r.status(), attempts, key, data);
   }
 
   Result<std::string> Get(std::string_view key, uint64_t offset, uint64_t length) override {
@@ -116,21 +90,9 @@ class S3Store final : public ObjectStore {
     Request req;
     req.method = "GET";
     req.key = FullKey(key);
-    if (offset != 0 || length != kToEnd) {
-      std::string range = "bytes=" + std::to_string(offset) + "-";
-      if (length != kToEnd && length <= kToEnd - offset) {
-        range += std::to_string(offset + length - 1);
-      }
-      req.headers.emplace_back("Range", range);
-    }
+    http::AddRangeHeader(&req.headers, offset, length);
     VS_ASSIGN_OR_RETURN(HttpResponse resp, Call(req, "GET " + std::string(key), {416}, nullptr));
-    if (resp.status == 416) return std::string();  // past the end
-    if (resp.status == 200 && (offset != 0 || length != kToEnd)) {
-      // The server ignored Range: cut the range out ourselves.
-      if (offset >= resp.body.size()) return std::string();
-      return resp.body.substr(offset, length == kToEnd ? std::string::npos : length);
-    }
-    return std::move(resp.body);
+    return http::RangedBody(std::move(resp), offset, length);
   }
 
   Result<ObjectInfo> Stat(std::string_view key) override {
@@ -185,7 +147,7 @@ class S3Store final : public ObjectStore {
         if (!size.empty() && size.find_first_not_of("0123456789") == std::string::npos) {
           info.size = std::stoull(size);
         }
-        info.mtime_unix = ParseIsoTime(XmlText(entry, "LastModified"));
+        info.mtime_unix = http::ParseUtcTimestamp(XmlText(entry, "LastModified"));
         if (ValidateObjectKey(info.key).ok()) VS_RETURN_IF_ERROR(fn(info));
       }
       if (XmlText(resp.body, "IsTruncated") != "true") break;
@@ -203,12 +165,7 @@ class S3Store final : public ObjectStore {
     Request req;
     req.method = "DELETE";
     req.key = FullKey(key);
-    auto r = Call(req, "DELETE " + std::string(key), {}, nullptr);
-    if (!r.ok() && r.status().code() == ErrorCode::kNotFound &&
-        r.status().message().find("bucket") == std::string::npos) {
-      return Status::OK();
-    }
-    return r.status();
+    return http::DeleteResult(Call(req, "DELETE " + std::string(key), {}, nullptr).status());
   }
 
   S3Counters Counters() const {
@@ -230,9 +187,7 @@ class S3Store final : public ObjectStore {
     std::string payload_hash = kEmptySha256;
   };
 
-  std::string FullKey(std::string_view key) const {
-    return o_.prefix.empty() ? std::string(key) : o_.prefix + "/" + std::string(key);
-  }
+  std::string FullKey(std::string_view key) const { return http::PrefixedKey(o_.prefix, key); }
 
   std::string Url(const Request& req) const {
     std::string url;
@@ -406,17 +361,8 @@ class S3Store final : public ObjectStore {
   }
 
   void WriteStatsIfAsked() const {
-    auto path = ProcessEnv("VECSAFE_HTTP_STATS");
-    if (!path || path->empty()) return;
     S3Counters c = Counters();
-    std::ofstream out(*path, std::ios::app);
-    out << "{\"store\":\"s3\",\"requests\":" << c.http.requests << ",\"gets\":" << c.http.gets
-        << ",\"puts\":" << c.http.puts << ",\"posts\":" << c.http.posts
-        << ",\"deletes\":" << c.http.deletes << ",\"heads\":" << c.http.heads
-        << ",\"retries\":" << c.retries << ",\"transport_errors\":" << c.http.transport_errors
-        << ",\"bytes_sent\":" << c.http.bytes_sent
-        << ",\"bytes_received\":" << c.http.bytes_received
-        << ",\"multipart_uploads\":" << c.multipart_uploads << "}\n";
+    http::AppendHttpStats("s3", c.http, c.retries, "multipart_uploads", c.multipart_uploads);
   }
 
   S3Options o_;

@@ -45,6 +45,8 @@ Result<HnswState> ReadHnswState(const std::string& folder) {
   if (!f.header) {
     return f.header_status.ok() ? DataLoss("header.bin unreadable in " + folder) : f.header_status;
   }
+  // Chroma 1.x makes an empty index (no pickle yet) before the first flush.
+  if (!f.id_maps && !f.has_pickle && f.header->cur_element_count == 0) return st;
   if (!f.id_maps) {
     return f.pickle_status.ok() ? DataLoss("index_metadata.pickle missing in " + folder)
                                 : f.pickle_status;
@@ -450,6 +452,8 @@ Result<Manifest> BackupCollection(Repository& repo, const std::string& path,
   info["dimension"] = data.dimension;
   info["chroma_schema"] = data.source.value("chroma_schema", "");
   info["chroma_version_line"] = data.source.value("chroma_version_line", "");
+  info["chroma_running"] = data.source.value("chroma_running", false);
+  info["read_attempts"] = data.source.value("read_attempts", 1);
   builder->SetSourceInfo(info);
   return builder->Commit();
 }

@@ -14,6 +14,10 @@ Commands (all print one JSON document on stdout):
   dump    --path P | --server URL   [--name N]...  ids, vectors (hex bits), docs, metadata,
                                                     counts and nearest neighbours
   list    --path P | --server URL
+  writer  --server URL --name N --start I --count C --dim D --batch B --log FILE --stop FILE
+          [--pause S]
+          adds batches of B records until C are added or FILE --stop exists; appends the
+          committed count to --log after every batch; exits 1 on the first failed write
 """
 
 import argparse
@@ -143,6 +147,10 @@ def main():
     ap.add_argument("--dim", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--queries", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=50)
+    ap.add_argument("--log")
+    ap.add_argument("--stop")
+    ap.add_argument("--pause", type=float, default=0.0)
     args = ap.parse_args()
 
     if args.command == "version":
@@ -167,6 +175,24 @@ def main():
         col = get_collection(client, args.name[0])
         add_records(col, args.start, args.count, args.dim, args.seed)
         print(json.dumps({"count": col.count()}))
+    elif args.command == "writer":
+        import os
+        col = get_collection(client, args.name[0])
+        done = args.start
+        t0 = time.time()
+        with open(args.log, "a") as log:
+            while done < args.start + args.count and not os.path.exists(args.stop):
+                try:
+                    add_records(col, done, args.batch, args.dim, args.seed)
+                except Exception as e:  # any failed write fails the test
+                    print(json.dumps({"error": repr(e), "count": done}))
+                    return 1
+                done += args.batch
+                log.write(f"{done}\n")
+                log.flush()
+                time.sleep(args.pause)
+        print(json.dumps({"count": done, "batches": (done - args.start) // args.batch,
+                          "seconds": time.time() - t0}))
     elif args.command == "list":
         print(json.dumps({"collections": list_names(client)}))
     elif args.command == "dump":
