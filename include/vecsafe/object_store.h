@@ -15,6 +15,7 @@
 #ifndef VECSAFE_OBJECT_STORE_H_
 #define VECSAFE_OBJECT_STORE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -28,9 +29,9 @@
 namespace vecsafe {
 
 struct ObjectInfo {
-  std::string key;        // full key, relative to the store root
-  uint64_t size = 0;      // bytes
-  int64_t mtime_unix = 0; // seconds since the epoch; 0 when the driver cannot tell
+  std::string key;         // full key, relative to the store root
+  uint64_t size = 0;       // bytes
+  int64_t mtime_unix = 0;  // seconds since the epoch; 0 when the driver cannot tell
 };
 
 // What a driver can do; the core branches on these flags only.
@@ -88,6 +89,16 @@ class ObjectStore {
 
   // Removes `key`. Removing a missing key is OK (idempotent).
   virtual Status Delete(std::string_view key) = 0;
+
+  // Removes what writers killed in the middle of a Put() left behind and no
+  // listing shows (a local driver's temporary files) that is at least
+  // `min_age` old; returns how many. The caller must know that no writer is
+  // active when min_age is small (prune holds the exclusive lock). Default:
+  // nothing to remove (stores whose Put is atomic server-side).
+  virtual Result<uint64_t> RemoveAbandonedWrites(std::chrono::seconds min_age) {
+    (void)min_age;
+    return uint64_t{0};
+  }
 
   // Convenience: List() collected into a vector.
   Result<std::vector<ObjectInfo>> ListAll(std::string_view prefix);

@@ -150,6 +150,10 @@ class FaultStore final : public ObjectStore {
   Result<ObjectInfo> Stat(std::string_view key) override;
   Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
   Status Delete(std::string_view key) override;
+  // Not a fault point: forwarded so that a wrapped local store still cleans up.
+  Result<uint64_t> RemoveAbandonedWrites(std::chrono::seconds min_age) override {
+    return base_->RemoveAbandonedWrites(min_age);
+  }
 
  private:
   struct ActiveRule {

@@ -11,7 +11,6 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "io/local/local_store.h"
 #include "repo/format.h"
 #include "repo/manifest_codec.h"
 #include "repo/repo_impl.h"
@@ -27,10 +26,10 @@ Result<PruneResult> RepositoryImpl::Prune(const PruneOptions& options) {
   PruneResult result;
 
   // Temporary files of writers killed mid-Put. Safe at any age here: the
-  // exclusive lock means no backup is writing. Only the local driver has them
-  // (object stores' PUTs are atomic server-side).
-  if (auto* local = dynamic_cast<LocalStore*>(store_.get()); local != nullptr && !options.dry_run) {
-    VS_ASSIGN_OR_RETURN(uint64_t removed_tmp, local->CleanupTemporaryFiles(std::chrono::seconds(0)));
+  // exclusive lock means no backup is writing.
+  if (!options.dry_run) {
+    VS_ASSIGN_OR_RETURN(uint64_t removed_tmp,
+                        store_->RemoveAbandonedWrites(std::chrono::seconds(0)));
     (void)removed_tmp;
   }
 

@@ -60,6 +60,9 @@ class LocalStore final : public ObjectStore {
   // (left by crashed writers; younger ones may be writes in progress).
   // Returns how many were removed. Default min_age: one hour.
   Result<uint64_t> CleanupTemporaryFiles(std::chrono::seconds min_age = std::chrono::hours(1));
+  Result<uint64_t> RemoveAbandonedWrites(std::chrono::seconds min_age) override {
+    return CleanupTemporaryFiles(min_age);
+  }
 
   const std::filesystem::path& root() const { return root_; }
 
