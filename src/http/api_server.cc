@@ -466,7 +466,12 @@ void ApiServer::Routes() {
                                          ? d->config()->FindRepository(q->repository)->url
                                          : "";
         if (!collection.empty()) {
-          SendJson(res, ok ? 200 : 500,
+          // A collection Qdrant does not have is the caller's mistake: 404, same body.
+          const bool missing = info && info->error_code == static_cast<int>(ErrorCode::kNotFound);
+          SendJson(res,
+                   ok        ? 200
+                   : missing ? 404
+                             : 500,
                    {{"collection", collection},
                     {"success", ok},
                     {"snapshot_name", snap},
@@ -517,6 +522,11 @@ void ApiServer::Routes() {
   // ------------------------------------------------ old Chroma /api/robust routes
   auto detail = [](httplib::Response& res, int status, const std::string& msg) {
     SendJson(res, status, {{"detail", msg}});
+  };
+  // Work that could not be queued: 409 while the same source or repository is
+  // busy (one operation at a time per target), else the route's failure status.
+  auto submit_failed = [detail](httplib::Response& res, const Status& st, int otherwise) {
+    detail(res, st.code() == ErrorCode::kLocked ? 409 : otherwise, st.message());
   };
   s.Get("/api/robust/health", guard(Role::kReadOnly, [=](const httplib::Request&,
                                                          httplib::Response& res, const Principal&) {
@@ -581,7 +591,8 @@ void ApiServer::Routes() {
                  auto id = d->SubmitWork("backup", c->name, actor(p), "source:" + c->name,
                                          {{"collection", coll}}, backup_work(*c, coll, actor(p)));
                  if (!id.ok()) {
-                   detail(res, 500, id.status().message());
+                   // 409 while a backup of the source is queued or running.
+                   submit_failed(res, id.status(), 500);
                    return;
                  }
                  SendJson(res, 200,
@@ -666,7 +677,7 @@ void ApiServer::Routes() {
                                       {"restore", snap, "--to", src.path, "--in-place"}, who, &ctx);
             });
         if (!id.ok()) {
-          detail(res, 400, id.status().message());
+          submit_failed(res, id.status(), 400);
           return;
         }
         auto info = wait_op(*id);
@@ -694,7 +705,7 @@ void ApiServer::Routes() {
               return service::ApplyRetention(c, r ? *r : repo, who, &ctx);
             });
         if (!id.ok()) {
-          detail(res, 500, id.status().message());
+          submit_failed(res, id.status(), 500);
           return;
         }
         SendJson(
@@ -761,7 +772,7 @@ void ApiServer::Routes() {
               return service::RunVerb(cfg, nullptr, &src, args, who, &ctx);
             });
         if (!id.ok()) {
-          detail(res, 500, id.status().message());
+          submit_failed(res, id.status(), 500);
           return;
         }
         SendJson(res, 200,
