@@ -61,6 +61,9 @@ command -v zstd >/dev/null && tools+=(tarzstd) || echo "bench: zstd not installe
 declare -A secs rss
 measure() {
   local name=$1; shift
+  # Flush the dirty pages of earlier steps (the corpus, another tool's
+  # repository) first, so that their writeback is not billed to this step.
+  sync
   # The steps are shell functions: run them in a child bash (they and their variables are exported).
   /usr/bin/time -v -o "$work/time.txt" bash -c '"$@"' _ "$@" >"$work/last.log" 2>&1 ||
     { echo "bench: '$name' failed:"; tail -20 "$work/last.log"; cat "$work/time.txt"; exit 1; }

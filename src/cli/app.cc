@@ -81,6 +81,7 @@ int RunApp(int argc, char** argv) {
   AddRecoverCommand(app, &ctx.exit_status);
   AddRepairCommand(app, &ctx.exit_status);
   RegisterUpgradeVerb(app, ctx);
+  RegisterCollectionVerb(app, ctx);
 
   // `vecsafe help [VERB...]`: the same text as `vecsafe VERB... --help`.
   std::vector<std::string> help_path;

@@ -21,6 +21,7 @@ struct BackupChromaArgs {
   std::string temp_dir;
   std::string chroma_version;
   int attempts = 10;
+  int settle_ms = 300;
 };
 
 int RunBackupChroma(const VerbContext& ctx, const BackupChromaArgs& args) {
@@ -30,6 +31,7 @@ int RunBackupChroma(const VerbContext& ctx, const BackupChromaArgs& args) {
   chroma::HotCopyOptions copy;
   copy.temp_dir = args.temp_dir;
   copy.max_attempts = args.attempts;
+  copy.settle_ms = args.settle_ms;
   auto run = [&]() -> Result<Manifest> {
     if (!args.collection.empty()) {
       chroma::CollectionBackupOptions o;
@@ -82,6 +84,9 @@ void RegisterBackupChromaVerb(CLI::App& backup, VerbContext& ctx) {
                   "Where the online copy of chroma.sqlite3 is staged. Default: $TMPDIR or /tmp");
   cmd->add_option("--attempts", args->attempts,
                   "Copy attempts when Chroma flushes an index during the copy. Default: 10");
+  cmd->add_option("--settle-ms", args->settle_ms,
+                  "A segment folder must have been unmodified this long before it is copied, so "
+                  "Chroma finished recording its flush. Default: 300");
   cmd->add_option("--chroma-version", args->chroma_version,
                   "Chroma's release, recorded in the snapshot. Default: only the schema and "
                   "its release line are recorded");

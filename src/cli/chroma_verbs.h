@@ -18,6 +18,8 @@ void AddRecoverCommand(CLI::App& app, int* exit_status);
 void AddRepairCommand(CLI::App& app, int* exit_status);
 // `vecsafe upgrade prepare|verify|rollback` (src/cli/upgrade_chroma.cc).
 void RegisterUpgradeVerb(CLI::App& parent, VerbContext& ctx);
+// `vecsafe collection delete|rename` (src/cli/collection_chroma.cc).
+void RegisterCollectionVerb(CLI::App& parent, VerbContext& ctx);
 
 // Prints a failed status: "vecsafe: <message>" and "HINT: ..." on stderr,
 // plus {"error": {...}} on stdout with --json. Returns the exit status.

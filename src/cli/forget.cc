@@ -1,6 +1,10 @@
 // `vecsafe forget --keep-... [--prune] [--dry-run]`: removes snapshots by a retention policy.
+// `vecsafe forget SNAPSHOT... [--prune]`: removes the named snapshots (as restic does).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "cli/verbs.h"
 #include "repo/retention.h"
@@ -14,11 +18,61 @@ struct ForgetArgs {
   bool prune = false;
   bool dry_run = false;
   double max_unused_percent = 30;
+  std::vector<std::string> snapshots;  // ids or unique prefixes: remove exactly these
 };
+
+// Removes the named snapshots, then prunes when asked.
+int ForgetNamed(const VerbContext& ctx, const ForgetArgs& args) {
+  const CommonFlags& flags = ctx.flags;
+  auto repo = OpenRepositoryFromFlags(flags);
+  if (!repo.ok()) return ReportError(repo.status(), flags);
+  if (args.dry_run) {
+    if (flags.json) {
+      PrintJson({{"dry_run", true}, {"snapshots", args.snapshots}, {"removed", 0}});
+    } else if (!flags.quiet) {
+      for (const std::string& id : args.snapshots) std::printf("would remove %s\n", id.c_str());
+    }
+    return 0;
+  }
+  if (Status st = (*repo)->RemoveSnapshots(args.snapshots); !st.ok()) {
+    return ReportError(st, flags);
+  }
+  std::optional<PruneResult> pruned;
+  if (args.prune) {
+    PruneOptions popts;
+    popts.repack_unused_fraction = args.max_unused_percent / 100.0;
+    auto pr = (*repo)->Prune(popts);
+    if (!pr.ok()) return ReportError(pr.status().WithContext("forget done, prune failed"), flags);
+    pruned = *pr;
+  }
+  if (flags.json) {
+    PrintJson({{"dry_run", false},
+               {"snapshots", args.snapshots},
+               {"removed", args.snapshots.size()},
+               {"prune", pruned.has_value() ? PruneResultJson(*pruned) : nlohmann::json()}});
+  } else if (!flags.quiet) {
+    std::printf("removed %zu snapshot(s)\n", args.snapshots.size());
+    if (pruned.has_value()) PrintPruneSummary(*pruned, false);
+  }
+  return 0;
+}
 
 int RunForget(const VerbContext& ctx, const ForgetArgs& args) {
   const CommonFlags& flags = ctx.flags;
   const ForgetPolicy& p = args.policy;
+  const bool has_rule = p.keep_last != 0 || p.keep_hourly != 0 || p.keep_daily != 0 ||
+                        p.keep_weekly != 0 || p.keep_monthly != 0 || p.keep_yearly != 0 ||
+                        !args.keep_within.empty() || !p.keep_tags.empty();
+  if (!args.snapshots.empty()) {
+    if (has_rule) {
+      return ReportError(
+          Status(ErrorCode::kInvalidArgument, "snapshot ids and --keep-* rules were both given",
+                 "Either name the snapshots to remove or give a policy; nothing "
+                 "was removed."),
+          flags);
+    }
+    return ForgetNamed(ctx, args);
+  }
   if (p.keep_last == 0 && p.keep_hourly == 0 && p.keep_daily == 0 && p.keep_weekly == 0 &&
       p.keep_monthly == 0 && p.keep_yearly == 0 && args.keep_within.empty() &&
       p.keep_tags.empty()) {
@@ -97,6 +151,8 @@ void RegisterForgetVerb(CLI::App& parent, VerbContext& ctx) {
       "Remove snapshots by a retention policy (restic's rules; snapshots are judged per host "
       "and source). A snapshot is kept if any rule keeps it");
   ForgetPolicy& p = args->policy;
+  cmd->add_option("snapshot", args->snapshots,
+                  "Snapshot ids (or unique prefixes) to remove instead of a policy. Default: none");
   const auto count = CLI::Range(-1, 1000000);
   cmd->add_option("--keep-last", p.keep_last,
                   "Keep the N newest snapshots (-1: all). Default: 0 (rule off)")

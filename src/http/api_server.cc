@@ -2,11 +2,13 @@
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "http/auth.h"
@@ -121,6 +123,28 @@ int QueryInt(const httplib::Request& req, const char* key, int def, int lo, int 
   return static_cast<int>(n);
 }
 
+// Writes a recovery plan for `recover chroma --execute FILE` into the state folder.
+// The old API passes the plan's items only (`recovery_plan`: [...]): they get
+// the envelope `recover chroma --execute` expects.
+Result<std::string> WritePlanFile(const service::Config& cfg, const json& plan_or_items,
+                                  const std::string& chroma_path) {
+  const json plan = plan_or_items.is_array() ? json{{"vecsafe_recovery_plan", 1},
+                                                    {"chroma_path", chroma_path},
+                                                    {"items", plan_or_items}}
+                                             : plan_or_items;
+  const std::filesystem::path dir =
+      cfg.state_dir.empty() ? ops::DefaultStateDir() : std::filesystem::path(cfg.state_dir);
+  const std::string file = (dir / (ops::NewOperationId() + "-plan.json")).string();
+  std::ofstream out(file);
+  out << plan.dump(2);
+  out.close();
+  if (!out) {
+    return IoError("cannot write the recovery plan to " + file,
+                   "Check that state_dir is writable and has free space.");
+  }
+  return file;
+}
+
 }  // namespace
 
 ApiServer::ApiServer(service::Daemon* daemon) : daemon_(daemon) {
@@ -133,6 +157,14 @@ ApiServer::ApiServer(service::Daemon* daemon) : daemon_(daemon) {
   }
   server_->new_task_queue = [] { return new httplib::ThreadPool(16); };
   server_->set_payload_max_length(static_cast<size_t>(cfg->max_body_bytes));
+  // Debian's cpp-httplib is a shared library built with a listen backlog of 5:
+  // a burst of clients (50 at once) overflows it and the kernel resets some
+  // connections. Keep the socket to raise the backlog after binding.
+  server_->set_socket_options([this](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd_ = sock;
+  });
   server_->set_read_timeout(30, 0);
   server_->set_write_timeout(30, 0);
   Routes();
@@ -148,13 +180,22 @@ Status ApiServer::Bind(const std::string& host, int port) {
   if (port == 0) {
     port_ = server_->bind_to_any_port(host.c_str());
     if (port_ <= 0) return Unavailable("cannot listen on " + host);
-    return Status::OK();
+    return RaiseBacklog();
   }
   if (!server_->bind_to_port(host.c_str(), port)) {
     return Unavailable("cannot listen on " + host + ":" + std::to_string(port),
                        "Another process may use the port; choose another with --listen.");
   }
   port_ = port;
+  return RaiseBacklog();
+}
+
+Status ApiServer::RaiseBacklog() {
+  // listen() again on a listening socket only changes its backlog (Linux).
+  if (listen_fd_ >= 0 && ::listen(listen_fd_, kListenBacklog) != 0) {
+    return Unavailable("cannot set the listen backlog of the API socket",
+                       "Check the system's limits (net.core.somaxconn).");
+  }
   return Status::OK();
 }
 
@@ -223,6 +264,21 @@ void ApiServer::Routes() {
     };
   };
   auto actor = [](const Principal& p) { return "token:" + p.name; };
+  // The /api/v1 write routes: role check, then the body parsed as a JSON object
+  // (an empty body is {}); a malformed body is answered 400 before the handler runs.
+  using BodyHandler = std::function<void(const httplib::Request&, httplib::Response&,
+                                         const Principal&, const json&)>;
+  auto guard_body = [guard](Role need, BodyHandler h) {
+    return guard(need,
+                 [h](const httplib::Request& req, httplib::Response& res, const Principal& p) {
+                   auto body = Body(req);
+                   if (!body.ok()) {
+                     SendError(res, body.status());
+                     return;
+                   }
+                   h(req, res, p, *body);
+                 });
+  };
   auto accepted = [](httplib::Response& res, const Result<std::string>& id) {
     if (!id.ok()) {
       SendError(res, id.status());
@@ -243,11 +299,45 @@ void ApiServer::Routes() {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   };
-  auto first_source = [d](service::SourceType t) -> const service::SourceConfig* {
-    for (const auto& src : d->config()->sources) {
-      if (src.type == t) return &src;
+  // A copy: the config may be swapped while the request runs.
+  auto first_source = [d](service::SourceType t) -> std::optional<service::SourceConfig> {
+    auto cfg = d->config();
+    for (const auto& src : cfg->sources) {
+      if (src.type == t) return src;
     }
-    return nullptr;
+    return std::nullopt;
+  };
+  // The source named `name` (the first source, or the first chroma source when
+  // `chroma_only`, when empty); copied, so it outlives a config swap.
+  auto resolve_source = [d, first_source](const std::string& name,
+                                          bool chroma_only) -> Result<service::SourceConfig> {
+    auto cfg = d->config();
+    std::optional<service::SourceConfig> src;
+    if (!name.empty()) {
+      if (const service::SourceConfig* found = cfg->FindSource(name)) src = *found;
+    } else if (chroma_only) {
+      src = first_source(service::SourceType::kChroma);
+    } else if (!cfg->sources.empty()) {
+      src = cfg->sources.front();
+    }
+    if (!src || (chroma_only && src->type != service::SourceType::kChroma)) {
+      return NotFound(std::string("no ") + (chroma_only ? "chroma " : "") + "source \"" + name +
+                          "\" in the config",
+                      "GET /api/v1/sources lists them.");
+    }
+    return *src;
+  };
+  // The repository named `name` (the first one when empty), copied.
+  auto resolve_repo = [d](const std::string& name) -> Result<service::RepositoryConfig> {
+    auto cfg = d->config();
+    const service::RepositoryConfig* repo =
+        name.empty() ? (cfg->repositories.empty() ? nullptr : &cfg->repositories.front())
+                     : cfg->FindRepository(name);
+    if (repo == nullptr) {
+      return NotFound("no repository \"" + name + "\" in the config",
+                      "GET /api/v1/config lists the repositories.");
+    }
+    return *repo;
   };
   auto qdrant_client =
       [](const service::SourceConfig& src) -> Result<std::unique_ptr<qdrant::QdrantClient>> {
@@ -271,129 +361,62 @@ void ApiServer::Routes() {
     SendJson(res, 200, {{"status", "healthy"}, {"service", "vecsafe"}, {"timestamp", IsoNow()}});
   });
 
-  s.Get(
-      "/metrics", guard(Role::kReadOnly, [d](const httplib::Request&, httplib::Response& res,
-                                             const Principal&) {
-        auto cfg = d->config();
-        service::PromWriter w;
-        const auto stats = d->stats().Sources();
-        auto per_source = [&](const std::string& name, const std::string& help,
-                              const std::string& type, auto value) {
-          w.Family(name, help, type);
-          for (const auto& src : cfg->sources) {
-            auto it = stats.find(src.name);
-            const service::SourceStats st = it == stats.end() ? service::SourceStats{} : it->second;
-            w.Sample(name,
-                     {{"source", src.name}, {"type", std::string(service::ToString(src.type))}},
-                     value(st));
-          }
-        };
-        per_source("vecsafe_consistency_status",
-                   "Last consistency check: 0 healthy, 1 findings, 2 could not check, -1 unknown",
-                   "gauge", [](const service::SourceStats& st) { return double(st.consistency); });
-        per_source("vecsafe_orphan_collections", "Orphaned collections found by the last check",
-                   "gauge", [](const service::SourceStats& st) { return double(st.orphans); });
-        per_source(
-            "vecsafe_last_successful_backup_timestamp_seconds",
-            "Unix time of the last successful backup (0: none since start)", "gauge",
-            [](const service::SourceStats& st) { return double(st.last_success_ms) / 1000.0; });
-        per_source("vecsafe_backup_success_total", "Successful backups since start", "counter",
-                   [](const service::SourceStats& st) { return double(st.successes); });
-        per_source("vecsafe_backup_failure_total", "Failed backups since start", "counter",
-                   [](const service::SourceStats& st) { return double(st.failures); });
-        per_source("vecsafe_backup_consecutive_failures", "Backups failed in a row", "gauge",
-                   [](const service::SourceStats& st) { return double(st.consecutive_failures); });
-        per_source("vecsafe_backup_duration_seconds", "Duration of the last backup", "gauge",
-                   [](const service::SourceStats& st) { return st.last_duration_seconds; });
-        per_source("vecsafe_backup_bytes_read", "Bytes read by the last successful backup", "gauge",
-                   [](const service::SourceStats& st) { return double(st.last_bytes_read); });
-        per_source("vecsafe_backup_bytes_added",
-                   "Bytes added to the repository by the last successful backup", "gauge",
-                   [](const service::SourceStats& st) { return double(st.last_bytes_added); });
-        per_source("vecsafe_backup_dedup_ratio",
-                   "Bytes read / bytes added over all backups since start (1 when nothing read)",
-                   "gauge", [](const service::SourceStats& st) {
-                     return st.total_bytes_added > 0
-                                ? double(st.total_bytes_read) / double(st.total_bytes_added)
-                                : 1.0;
-                   });
-        w.Family("vecsafe_repository_size_bytes", "Bytes stored in each local repository", "gauge");
-        for (const auto& r : cfg->repositories) {
-          if (r.url.find("://") == std::string::npos) {
-            w.Sample("vecsafe_repository_size_bytes", {{"repository", r.name}},
-                     double(service::FolderBytes(r.url)));
-          }
-        }
-        w.Family("vecsafe_disk_used_ratio", "Used share of the file system holding each path",
-                 "gauge");
-        for (const auto& src : cfg->sources) {
-          if (auto du = service::MeasureDisk(src.path)) {
-            w.Sample("vecsafe_disk_used_ratio", {{"name", src.name}, {"kind", "data"}},
-                     du->used_ratio());
-          }
-        }
-        for (const auto& r : cfg->repositories) {
-          if (auto du = service::MeasureDisk(r.url)) {
-            w.Sample("vecsafe_disk_used_ratio", {{"name", r.name}, {"kind", "backup"}},
-                     du->used_ratio());
-          }
-        }
-        w.Family("vecsafe_job_queue", "Operations queued or running", "gauge");
-        w.Sample("vecsafe_job_queue", {{"state", "queued"}}, double(d->operations().queued()));
-        w.Sample("vecsafe_job_queue", {{"state", "running"}}, double(d->operations().running()));
-        w.Family("vecsafe_alerts_total", "Alert deliveries since start", "counter");
-        w.Sample("vecsafe_alerts_total", {{"result", "sent"}}, double(d->alerts().sent()));
-        w.Sample("vecsafe_alerts_total", {{"result", "failed"}}, double(d->alerts().failed()));
-        w.Sample("vecsafe_alerts_total", {{"result", "suppressed"}},
-                 double(d->alerts().suppressed()));
-        w.Family("vecsafe_up", "1 while the daemon runs", "gauge");
-        w.Sample("vecsafe_up", {}, 1);
-        res.set_content(w.text(), "text/plain; version=0.0.4; charset=utf-8");
-      }));
+  s.Get("/metrics", guard(Role::kReadOnly,
+                          [d](const httplib::Request&, httplib::Response& res, const Principal&) {
+                            service::MetricsSnapshot m;
+                            m.sources = d->stats().Sources();
+                            m.ops_queued = d->operations().queued();
+                            m.ops_running = d->operations().running();
+                            m.alerts_sent = d->alerts().sent();
+                            m.alerts_failed = d->alerts().failed();
+                            m.alerts_suppressed = d->alerts().suppressed();
+                            res.set_content(service::RenderMetrics(*d->config(), m),
+                                            "text/plain; version=0.0.4; charset=utf-8");
+                          }));
 
   // ---------------------------------------------------- old Qdrant service routes
-  s.Get("/status", guard(Role::kReadOnly, [=](const httplib::Request&, httplib::Response& res,
-                                              const Principal&) {
-          const service::SourceConfig* q = first_source(service::SourceType::kQdrant);
-          if (q == nullptr) {
-            SendJson(res, 503,
-                     {{"qdrant_status", "disconnected"},
-                      {"error", "no qdrant source is configured"},
-                      {"timestamp", IsoNow()}});
-            return;
-          }
-          auto client = qdrant_client(*q);
-          Result<qdrant::ServerInfo> info = client.ok()
-                                                ? (*client)->GetServerInfo()
-                                                : Result<qdrant::ServerInfo>(client.status());
-          std::string bucket;
-          for (const auto& r : d->config()->repositories) {
-            if (r.name == q->repository && r.url.rfind("gs://", 0) == 0) {
-              bucket =
-                  r.url.substr(5, r.url.find('/', 5) == std::string::npos ? std::string::npos
-                                                                          : r.url.find('/', 5) - 5);
-            }
-          }
-          if (!info.ok()) {
-            SendJson(res, 503,
-                     {{"qdrant_status", "disconnected"},
-                      {"error", info.status().message()},
-                      {"timestamp", IsoNow()}});
-            return;
-          }
-          SendJson(res, 200,
-                   {{"qdrant_status", "connected"},
-                    {"qdrant_url", q->url},
-                    {"qdrant_version", info->version},
-                    {"gcs_bucket", bucket},
-                    {"timestamp", IsoNow()}});
-        }));
+  s.Get("/status", guard(Role::kReadOnly,
+                         [=](const httplib::Request&, httplib::Response& res, const Principal&) {
+                           const auto q = first_source(service::SourceType::kQdrant);
+                           if (!q) {
+                             SendJson(res, 503,
+                                      {{"qdrant_status", "disconnected"},
+                                       {"error", "no qdrant source is configured"},
+                                       {"timestamp", IsoNow()}});
+                             return;
+                           }
+                           auto client = qdrant_client(*q);
+                           Result<qdrant::ServerInfo> info =
+                               client.ok() ? (*client)->GetServerInfo()
+                                           : Result<qdrant::ServerInfo>(client.status());
+                           std::string bucket;
+                           for (const auto& r : d->config()->repositories) {
+                             if (r.name == q->repository && r.url.rfind("gs://", 0) == 0) {
+                               bucket = r.url.substr(5, r.url.find('/', 5) == std::string::npos
+                                                            ? std::string::npos
+                                                            : r.url.find('/', 5) - 5);
+                             }
+                           }
+                           if (!info.ok()) {
+                             SendJson(res, 503,
+                                      {{"qdrant_status", "disconnected"},
+                                       {"error", info.status().message()},
+                                       {"timestamp", IsoNow()}});
+                             return;
+                           }
+                           SendJson(res, 200,
+                                    {{"qdrant_status", "connected"},
+                                     {"qdrant_url", q->url},
+                                     {"qdrant_version", info->version},
+                                     {"gcs_bucket", bucket},
+                                     {"timestamp", IsoNow()}});
+                         }));
 
   s.Get(
       "/collections", guard(Role::kReadOnly, [=](const httplib::Request&, httplib::Response& res,
                                                  const Principal&) {
-        const service::SourceConfig* q = first_source(service::SourceType::kQdrant);
-        if (q == nullptr) {
+        const auto q = first_source(service::SourceType::kQdrant);
+        if (!q) {
           SendJson(res, 500, {{"success", false}, {"error", "no qdrant source is configured"}});
           return;
         }
@@ -407,98 +430,115 @@ void ApiServer::Routes() {
         SendJson(res, 200, {{"success", true}, {"collections", *names}, {"count", names->size()}});
       }));
 
-  s.Post("/backup", guard(Role::kOperator, [=](const httplib::Request& req, httplib::Response& res,
-                                               const Principal& p) {
-           const std::string start = IsoNow();
-           const auto t0 = std::chrono::steady_clock::now();
-           json body = json::object();
-           if (!req.body.empty()) {
-             body = json::parse(req.body, nullptr, false);
-             if (body.is_discarded() || !body.is_object())
-               body = json::object();  // old: get_json() or {}
-           }
-           const std::string collection = OptString(body, "collection");
-           const service::SourceConfig* q = first_source(service::SourceType::kQdrant);
-           if (q == nullptr) {
-             SendJson(res, 500,
-                      {{"success", false},
-                       {"error", "no qdrant source is configured"},
-                       {"timestamp", IsoNow()}});
-             return;
-           }
-           auto id =
-               d->SubmitWork("backup", q->name, actor(p), "source:" + q->name,
-                             {{"collection", collection}}, backup_work(*q, collection, actor(p)));
-           if (!id.ok()) {
-             SendJson(
-                 res, 500,
-                 {{"success", false}, {"error", id.status().message()}, {"timestamp", IsoNow()}});
-             return;
-           }
-           auto info = wait_op(*id);
-           const bool ok = info && info->state == service::OpState::kSucceeded;
-           const std::string err = info && !ok ? info->error : "";
-           const std::string snap = info ? info->result.value("snapshot_id", "") : "";
-           const std::string repo_url = d->config()->FindRepository(q->repository)
-                                            ? d->config()->FindRepository(q->repository)->url
-                                            : "";
-           if (!collection.empty()) {
-             SendJson(res, ok ? 200 : 500,
-                      {{"collection", collection},
-                       {"success", ok},
-                       {"snapshot_name", snap},
-                       {"gcs_path", ok ? json(repo_url) : json(nullptr)},
-                       {"error", ok ? json(nullptr) : json(err)},
-                       {"operation_id", *id}});
-             return;
-           }
-           const double secs =
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-           json collections = json::array();
-           size_t total = 0;
-           if (auto client = qdrant_client(*q); client.ok()) {
-             if (auto names = (*client)->ListCollections(); names.ok()) {
-               total = names->size();
-               for (const auto& n : *names) {
-                 collections.push_back({{"collection", n},
-                                        {"success", ok},
-                                        {"snapshot_name", snap},
-                                        {"gcs_path", ok ? json(repo_url) : json(nullptr)},
-                                        {"error", ok ? json(nullptr) : json(err)}});
-               }
-             }
-           }
-           json out = {{"success", ok},
-                       {"message", ok ? "Backup finished: " + std::to_string(total) + "/" +
-                                            std::to_string(total) + " succeeded"
-                                      : "Backup failed: " + err},
-                       {"total_collections", total},
-                       {"success_count", ok ? total : 0},
-                       {"failed_count", ok ? 0 : total},
-                       {"collections", collections},
-                       {"start_time", start},
-                       {"end_time", IsoNow()},
-                       {"duration_seconds", secs},
-                       {"operation_id", *id}};
-           if (!ok) out["error"] = err;
-           SendJson(res, ok ? 200 : 500, out);
-         }));
+  s.Post(
+      "/backup", guard(Role::kOperator, [=](const httplib::Request& req, httplib::Response& res,
+                                            const Principal& p) {
+        const std::string start = IsoNow();
+        const auto t0 = std::chrono::steady_clock::now();
+        json body = json::object();
+        if (!req.body.empty()) {
+          body = json::parse(req.body, nullptr, false);
+          if (body.is_discarded() || !body.is_object())
+            body = json::object();  // old: get_json() or {}
+        }
+        const std::string collection = OptString(body, "collection");
+        const auto q = first_source(service::SourceType::kQdrant);
+        if (!q) {
+          SendJson(res, 500,
+                   {{"success", false},
+                    {"error", "no qdrant source is configured"},
+                    {"timestamp", IsoNow()}});
+          return;
+        }
+        auto id =
+            d->SubmitWork("backup", q->name, actor(p), "source:" + q->name,
+                          {{"collection", collection}}, backup_work(*q, collection, actor(p)));
+        if (!id.ok()) {
+          SendJson(res, 500,
+                   {{"success", false}, {"error", id.status().message()}, {"timestamp", IsoNow()}});
+          return;
+        }
+        auto info = wait_op(*id);
+        const bool ok = info && info->state == service::OpState::kSucceeded;
+        const std::string err = info && !ok ? info->error : "";
+        const std::string snap = info ? info->result.value("snapshot_id", "") : "";
+        const std::string repo_url = d->config()->FindRepository(q->repository)
+                                         ? d->config()->FindRepository(q->repository)->url
+                                         : "";
+        if (!collection.empty()) {
+          // A collection Qdrant does not have is the caller's mistake: 404, same body.
+          const bool missing = info && info->error_code == static_cast<int>(ErrorCode::kNotFound);
+          SendJson(res,
+                   ok        ? 200
+                   : missing ? 404
+                             : 500,
+                   {{"collection", collection},
+                    {"success", ok},
+                    {"snapshot_name", snap},
+                    {"gcs_path", ok ? json(repo_url) : json(nullptr)},
+                    {"error", ok ? json(nullptr) : json(err)},
+                    {"operation_id", *id}});
+          return;
+        }
+        const double secs =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        // One entry per collection from the backup's own report (`backup qdrant --json`).
+        json collections = json::array();
+        size_t total = 0, succeeded = 0;
+        const json details = info ? info->result.value("details", json::object()) : json();
+        for (const json& c :
+             details.is_object() ? details.value("collections", json::array()) : json::array()) {
+          if (!c.is_object()) continue;
+          const bool c_ok = c.value("ok", false);
+          ++total;
+          succeeded += c_ok ? 1 : 0;
+          std::string c_err;
+          if (!c_ok) {
+            c_err = c.contains("error") && c["error"].is_object() ? c["error"].value("message", "")
+                                                                  : err;
+          }
+          collections.push_back(
+              {{"collection", c.value("collection", "")},
+               {"success", c_ok},
+               {"snapshot_name", c_ok ? json(c.value("snapshot", "")) : json(nullptr)},
+               {"gcs_path", c_ok ? json(repo_url) : json(nullptr)},
+               {"error", c_ok ? json(nullptr) : json(c_err)}});
+        }
+        json out = {{"success", ok},
+                    {"message", "Backup finished: " + std::to_string(succeeded) + "/" +
+                                    std::to_string(total) + " succeeded"},
+                    {"total_collections", total},
+                    {"success_count", succeeded},
+                    {"failed_count", total - succeeded},
+                    {"collections", collections},
+                    {"start_time", start},
+                    {"end_time", IsoNow()},
+                    {"duration_seconds", secs},
+                    {"operation_id", *id}};
+        if (!ok) out["error"] = err;
+        SendJson(res, ok ? 200 : 500, out);
+      }));
 
   // ------------------------------------------------ old Chroma /api/robust routes
   auto detail = [](httplib::Response& res, int status, const std::string& msg) {
     SendJson(res, status, {{"detail", msg}});
   };
+  // Work that could not be queued: 409 while the same source or repository is
+  // busy (one operation at a time per target), else the route's failure status.
+  auto submit_failed = [detail](httplib::Response& res, const Status& st, int otherwise) {
+    detail(res, st.code() == ErrorCode::kLocked ? 409 : otherwise, st.message());
+  };
   s.Get("/api/robust/health", guard(Role::kReadOnly, [=](const httplib::Request&,
                                                          httplib::Response& res, const Principal&) {
           auto cfg = d->config();
           const auto stats = d->stats().Sources();
-          const service::SourceConfig* c = first_source(service::SourceType::kChroma);
+          const auto c = first_source(service::SourceType::kChroma);
           json data = {{"timestamp", IsoNow()}};
           std::string status = "healthy";
           json consistency = {{"orphaned_vectors", json::array()},
                               {"missing_vectors", json::array()},
                               {"checked", false}};
-          if (c != nullptr) {
+          if (c) {
             json last = d->LastCheck(c->name);
             if (!last.is_null()) {
               consistency["checked"] = true;
@@ -542,8 +582,8 @@ void ApiServer::Routes() {
                    detail(res, 422, "collection_name must be a string or null");
                    return;
                  }
-                 const service::SourceConfig* c = first_source(service::SourceType::kChroma);
-                 if (c == nullptr) {
+                 const auto c = first_source(service::SourceType::kChroma);
+                 if (!c) {
                    detail(res, 500, "no chroma source is configured");
                    return;
                  }
@@ -551,7 +591,8 @@ void ApiServer::Routes() {
                  auto id = d->SubmitWork("backup", c->name, actor(p), "source:" + c->name,
                                          {{"collection", coll}}, backup_work(*c, coll, actor(p)));
                  if (!id.ok()) {
-                   detail(res, 500, id.status().message());
+                   // 409 while a backup of the source is queued or running.
+                   submit_failed(res, id.status(), 500);
                    return;
                  }
                  SendJson(res, 200,
@@ -560,17 +601,11 @@ void ApiServer::Routes() {
                            {"operation_id", *id}});
                }));
 
-  auto list_backups = [d](const std::string& repo_name, const std::string& who) -> Result<json> {
-    auto cfg = d->config();
-    const service::RepositoryConfig* repo =
-        repo_name.empty() ? (cfg->repositories.empty() ? nullptr : &cfg->repositories.front())
-                          : cfg->FindRepository(repo_name);
-    if (repo == nullptr) {
-      return NotFound("no repository \"" + repo_name + "\" in the config",
-                      "GET /api/v1/config lists the repositories.");
-    }
+  auto list_backups = [d, resolve_repo](const std::string& repo_name,
+                                        const std::string& who) -> Result<json> {
+    VS_ASSIGN_OR_RETURN(const service::RepositoryConfig repo, resolve_repo(repo_name));
     service::JobOutcome out =
-        service::RunVerb(*cfg, repo, nullptr, {"snapshots"}, who, nullptr, 120);
+        service::RunVerb(*d->config(), &repo, nullptr, {"snapshots"}, who, nullptr, 120);
     if (!out.status.ok()) return out.status;
     json list = out.details;
     if (list.is_object() && list.contains("snapshots")) list = list["snapshots"];
@@ -597,51 +632,61 @@ void ApiServer::Routes() {
                     if (snap.contains(k) && snap[k].is_number()) size = &snap[k];
                   }
                   if (snap.contains("stats") && snap["stats"].is_object()) {
-                    for (const char* k : {"total_bytes", "bytes_read", "size"}) {
-                      if (snap["stats"].contains(k) && snap["stats"][k].is_number())
+                    for (const char* k : {"bytes_total", "total_bytes", "bytes_read", "size"}) {
+                      if (snap["stats"].contains(k) && snap["stats"][k].is_number()) {
                         size = &snap["stats"][k];
+                        break;
+                      }
                     }
                   }
                   row["size_mb"] = size != nullptr ? size->get<double>() / (1024.0 * 1024.0) : 0.0;
-                  row["collection_name"] = snap.value("collection", "");
+                  // Per-collection snapshots name their collection in the source identity.
+                  std::string coll = snap.value("collection", "");
+                  if (coll.empty() && snap.contains("source") && snap["source"].is_object()) {
+                    const json& src = snap["source"];
+                    if (src.contains("collection") && src["collection"].is_string()) {
+                      coll = src["collection"].get<std::string>();
+                    }
+                  }
+                  row["collection_name"] = coll.empty() ? json(nullptr) : json(coll);
                   row["tags"] = snap.contains("tags") ? snap["tags"] : json::array();
                   data.push_back(row);
                 }
                 SendJson(res, 200, {{"success", true}, {"data", data}});
               }));
 
-  s.Post("/api/robust/restore",
-         guard(Role::kAdmin, [=](const httplib::Request& req, httplib::Response& res,
-                                 const Principal& p) {
-           auto body = Body(req);
-           if (!body.ok() || OptString(*body, "backup_id").empty()) {
-             detail(res, 422, "backup_id (a string) is required");
-             return;
-           }
-           const service::SourceConfig* c = first_source(service::SourceType::kChroma);
-           if (c == nullptr) {
-             detail(res, 400, "no chroma source is configured");
-             return;
-           }
-           const std::string snap = OptString(*body, "backup_id");
-           const service::SourceConfig src = *c;
-           auto id = d->SubmitWork(
-               "restore", snap, actor(p), "source:" + c->name, {{"backup_id", snap}},
-               [src, snap, who = actor(p)](const service::Config& cfg, service::OpContext& ctx) {
-                 return service::RunVerb(cfg, cfg.FindRepository(src.repository), &src,
-                                         {"restore", snap, "--to", src.path}, who, &ctx);
-               });
-           if (!id.ok()) {
-             detail(res, 400, id.status().message());
-             return;
-           }
-           auto info = wait_op(*id);
-           if (info && info->state == service::OpState::kSucceeded) {
-             SendJson(res, 200, {{"success", true}, {"message", "Restored from backup " + snap}});
-           } else {
-             detail(res, 400, info ? info->error : "restore failed");
-           }
-         }));
+  s.Post(
+      "/api/robust/restore", guard(Role::kAdmin, [=](const httplib::Request& req,
+                                                     httplib::Response& res, const Principal& p) {
+        auto body = Body(req);
+        if (!body.ok() || OptString(*body, "backup_id").empty()) {
+          detail(res, 422, "backup_id (a string) is required");
+          return;
+        }
+        const auto c = first_source(service::SourceType::kChroma);
+        if (!c) {
+          detail(res, 400, "no chroma source is configured");
+          return;
+        }
+        const std::string snap = OptString(*body, "backup_id");
+        const service::SourceConfig src = *c;
+        auto id = d->SubmitWork(
+            "restore", snap, actor(p), "source:" + c->name, {{"backup_id", snap}},
+            [src, snap, who = actor(p)](const service::Config& cfg, service::OpContext& ctx) {
+              return service::RunVerb(cfg, cfg.FindRepository(src.repository), &src,
+                                      {"restore", snap, "--to", src.path, "--in-place"}, who, &ctx);
+            });
+        if (!id.ok()) {
+          submit_failed(res, id.status(), 400);
+          return;
+        }
+        auto info = wait_op(*id);
+        if (info && info->state == service::OpState::kSucceeded) {
+          SendJson(res, 200, {{"success", true}, {"message", "Restored from backup " + snap}});
+        } else {
+          detail(res, 400, info ? info->error : "restore failed");
+        }
+      }));
 
   s.Post(
       "/api/robust/cleanup-backups",
@@ -660,7 +705,7 @@ void ApiServer::Routes() {
               return service::ApplyRetention(c, r ? *r : repo, who, &ctx);
             });
         if (!id.ok()) {
-          detail(res, 500, id.status().message());
+          submit_failed(res, id.status(), 500);
           return;
         }
         SendJson(
@@ -671,23 +716,23 @@ void ApiServer::Routes() {
   s.Get("/api/robust/scan-recovery",
         guard(Role::kOperator, [=](const httplib::Request&, httplib::Response& res,
                                    const Principal& p) {
-          const service::SourceConfig* c = first_source(service::SourceType::kChroma);
-          if (c == nullptr) {
+          const auto c = first_source(service::SourceType::kChroma);
+          if (!c) {
             detail(res, 500, "no chroma source is configured");
             return;
           }
           auto cfg = d->config();
           service::JobOutcome out = service::RunVerb(
-              *cfg, nullptr, c, {"recover", "chroma", c->path, "--plan"}, actor(p), nullptr, 600);
+              *cfg, nullptr, &*c, {"recover", "chroma", c->path, "--plan"}, actor(p), nullptr, 600);
           if (!out.status.ok()) {
             detail(res, 500, out.status.message());
             return;
           }
           json plan = out.details;
-          json items = plan.is_array()                  ? plan
-                       : plan.contains("collections")   ? plan["collections"]
-                       : plan.contains("recovery_plan") ? plan["recovery_plan"]
-                                                        : json::array();
+          // `recover chroma --plan` answers {"vecsafe_recovery_plan", "items": [...]}.
+          json items = plan.is_object() && plan.contains("items") && plan["items"].is_array()
+                           ? plan["items"]
+                           : json::array();
           SendJson(res, 200,
                    {{"success", true},
                     {"data",
@@ -697,53 +742,52 @@ void ApiServer::Routes() {
                       {"plan", plan}}}});
         }));
 
-  s.Post("/api/robust/execute-recovery",
-         guard(Role::kAdmin, [=](const httplib::Request& req, httplib::Response& res,
-                                 const Principal& p) {
-           auto body = Body(req);
-           if (!body.ok() || !body->contains("recovery_plan") ||
-               !(*body)["recovery_plan"].is_array()) {
-             detail(res, 422, "recovery_plan (an array) is required");
-             return;
-           }
-           const service::SourceConfig* c = first_source(service::SourceType::kChroma);
-           if (c == nullptr) {
-             detail(res, 500, "no chroma source is configured");
-             return;
-           }
-           const json plan = (*body)["recovery_plan"];
-           const service::SourceConfig src = *c;
-           auto id = d->SubmitWork(
-               "recovery.execute", src.name, actor(p), "source:" + src.name,
-               {{"collections", plan.size()}},
-               [src, plan, who = actor(p)](const service::Config& cfg, service::OpContext& ctx) {
-                 const std::filesystem::path dir = cfg.state_dir.empty()
-                                                       ? ops::DefaultStateDir()
-                                                       : std::filesystem::path(cfg.state_dir);
-                 const std::string file = (dir / (ops::NewOperationId() + "-plan.json")).string();
-                 std::ofstream(file) << plan.dump(2);
-                 std::vector<std::string> args = {"recover", "chroma", src.path, "--execute", file};
-                 if (!src.server_url.empty()) args.insert(args.end(), {"--server", src.server_url});
-                 return service::RunVerb(cfg, nullptr, &src, args, who, &ctx);
-               });
-           if (!id.ok()) {
-             detail(res, 500, id.status().message());
-             return;
-           }
-           SendJson(res, 200,
-                    {{"success", true},
-                     {"message", "Recovery task started; it will recover " +
-                                     std::to_string(plan.size()) + " collections"},
-                     {"operation_id", *id}});
-         }));
+  s.Post(
+      "/api/robust/execute-recovery",
+      guard(Role::kAdmin, [=](const httplib::Request& req, httplib::Response& res,
+                              const Principal& p) {
+        auto body = Body(req);
+        if (!body.ok() || !body->contains("recovery_plan") ||
+            !(*body)["recovery_plan"].is_array()) {
+          detail(res, 422, "recovery_plan (an array) is required");
+          return;
+        }
+        const auto c = first_source(service::SourceType::kChroma);
+        if (!c) {
+          detail(res, 500, "no chroma source is configured");
+          return;
+        }
+        const json plan = (*body)["recovery_plan"];
+        const service::SourceConfig src = *c;
+        auto id = d->SubmitWork(
+            "recovery.execute", src.name, actor(p), "source:" + src.name,
+            {{"collections", plan.size()}},
+            [src, plan, who = actor(p)](const service::Config& cfg, service::OpContext& ctx) {
+              auto file = WritePlanFile(cfg, plan, src.path);
+              if (!file.ok()) {
+                return service::JobOutcome{file.status(), 0, 0, "", json::object()};
+              }
+              std::vector<std::string> args = {"recover", "chroma", src.path, "--execute", *file};
+              if (!src.server_url.empty()) args.insert(args.end(), {"--server", src.server_url});
+              return service::RunVerb(cfg, nullptr, &src, args, who, &ctx);
+            });
+        if (!id.ok()) {
+          submit_failed(res, id.status(), 500);
+          return;
+        }
+        SendJson(res, 200,
+                 {{"success", true},
+                  {"message", "Recovery task started; it will recover " +
+                                  std::to_string(plan.size()) + " collections"},
+                  {"operation_id", *id}});
+      }));
 
   s.Get("/api/robust/config", guard(Role::kReadOnly, [=](const httplib::Request&,
                                                          httplib::Response& res, const Principal&) {
           auto cfg = d->config();
           json data = cfg->legacy;
-          const service::SourceConfig* c = first_source(service::SourceType::kChroma);
-          if (!data.contains("chroma_data_path") && c != nullptr)
-            data["chroma_data_path"] = c->path;
+          const auto c = first_source(service::SourceType::kChroma);
+          if (!data.contains("chroma_data_path") && c) data["chroma_data_path"] = c->path;
           if (!data.contains("backup_root_path") && !cfg->repositories.empty()) {
             data["backup_root_path"] = cfg->repositories.front().url;
           }
@@ -854,64 +898,39 @@ void ApiServer::Routes() {
           SendJson(res, 200, {{"backups", *list}});
         }));
 
-  s.Post("/api/v1/backups", guard(Role::kOperator, [=](const httplib::Request& req,
-                                                       httplib::Response& res, const Principal& p) {
-           auto body = Body(req);
-           if (!body.ok()) {
-             SendError(res, body.status());
-             return;
-           }
+  s.Post("/api/v1/backups",
+         guard_body(Role::kOperator, [=](const httplib::Request&, httplib::Response& res,
+                                         const Principal& p, const json& body) {
            for (const char* k : {"source", "collection"}) {
-             if (Status st = ExpectStringOrAbsent(*body, k); !st.ok()) {
-               SendError(res, st);
-               return;
-             }
+             if (Status st = ExpectStringOrAbsent(body, k); !st.ok()) return SendError(res, st);
            }
-           auto cfg = d->config();
-           const std::string name = OptString(*body, "source");
-           const service::SourceConfig* src =
-               name.empty() ? (cfg->sources.empty() ? nullptr : &cfg->sources.front())
-                            : cfg->FindSource(name);
-           if (src == nullptr) {
-             SendError(res,
-                       NotFound("no source \"" + name + "\"", "GET /api/v1/sources lists them."));
-             return;
-           }
-           const std::string coll = OptString(*body, "collection");
+           auto src = resolve_source(OptString(body, "source"), /*chroma_only=*/false);
+           if (!src.ok()) return SendError(res, src.status());
+           const std::string coll = OptString(body, "collection");
            accepted(res, d->SubmitWork("backup", src->name, actor(p), "source:" + src->name,
                                        {{"collection", coll}}, backup_work(*src, coll, actor(p))));
          }));
 
-  auto snapshot_op = [=](const char* kind, Role role, bool is_delete) {
-    return guard(role, [=](const httplib::Request& req, httplib::Response& res,
-                           const Principal& p) {
+  auto snapshot_op = [=](const char* kind, Role role) {
+    return guard_body(role, [=](const httplib::Request& req, httplib::Response& res,
+                                const Principal& p, const json& body) {
       const std::string snap = req.matches[1];
-      auto body = is_delete ? Result<json>(json::object()) : Body(req);
-      if (!body.ok()) {
-        SendError(res, body.status());
-        return;
-      }
-      auto cfg = d->config();
-      const std::string repo_name = req.has_param("repository") ? req.get_param_value("repository")
-                                                                : OptString(*body, "repository");
-      const service::RepositoryConfig* repo =
-          repo_name.empty() ? (cfg->repositories.empty() ? nullptr : &cfg->repositories.front())
-                            : cfg->FindRepository(repo_name);
-      if (repo == nullptr) {
-        SendError(res, NotFound("no repository \"" + repo_name + "\""));
-        return;
-      }
-      std::vector<std::string> args;
       const std::string k = kind;
+      auto repo = resolve_repo(req.has_param("repository") ? req.get_param_value("repository")
+                                                           : OptString(body, "repository"));
+      if (!repo.ok()) return SendError(res, repo.status());
+      std::vector<std::string> args;
       if (k == "backup.delete") {
+        // Removes the manifest; the retention job's prune frees the data.
         args = {"forget", snap};
       } else if (k == "backup.verify") {
-        args = {"verify", "--snapshot", snap};
-        if (body->value("read_data", false)) args.push_back("--read-data");
+        // `verify` checks the whole repository, this snapshot included.
+        args = {"verify"};
+        if (body.value("read_data", false)) args.push_back("--read-data");
       } else {
         args = {"restore", snap};
-        const std::string to = OptString(*body, "to"), to_q = OptString(*body, "to_qdrant"),
-                          to_c = OptString(*body, "to_chroma");
+        const std::string to = OptString(body, "to"), to_q = OptString(body, "to_qdrant"),
+                          to_c = OptString(body, "to_chroma");
         if (!to.empty()) {
           args.insert(args.end(), {"--to", to});
         } else if (!to_q.empty()) {
@@ -919,30 +938,46 @@ void ApiServer::Routes() {
         } else if (!to_c.empty()) {
           args.insert(args.end(), {"--to-chroma", to_c});
         } else {
-          SendError(res, InvalidArgument("say where to restore: \"to\", \"to_qdrant\" or "
-                                         "\"to_chroma\""));
-          return;
+          return SendError(res, InvalidArgument("say where to restore: \"to\", \"to_qdrant\" "
+                                                "or \"to_chroma\""));
         }
-        if (!OptString(*body, "collection").empty()) {
-          args.insert(args.end(), {"--collection", OptString(*body, "collection")});
+        if (!OptString(body, "collection").empty()) {
+          args.insert(args.end(), {"--collection", OptString(body, "collection")});
         }
-        if (!OptString(*body, "as").empty())
-          args.insert(args.end(), {"--as", OptString(*body, "as")});
+        if (!OptString(body, "as").empty())
+          args.insert(args.end(), {"--as", OptString(body, "as")});
       }
       const service::RepositoryConfig r = *repo;
-      accepted(res, d->SubmitWork(kind, snap, actor(p), is_delete ? "repo:" + r.name : "", *body,
-                                  [r, args, who = actor(p)](const service::Config& c,
-                                                            service::OpContext& ctx) {
-                                    return service::RunVerb(c, &r, nullptr, args, who, &ctx);
-                                  }));
+      const bool check_exists = k == "backup.verify";
+      accepted(res, d->SubmitWork(
+                        kind, snap, actor(p), k == "backup.delete" ? "repo:" + r.name : "", body,
+                        [r, args, snap, check_exists, who = actor(p)](const service::Config& c,
+                                                                      service::OpContext& ctx) {
+                          if (check_exists) {
+                            // `verify` takes no snapshot: make sure this one exists.
+                            service::JobOutcome list =
+                                service::RunVerb(c, &r, nullptr, {"snapshots"}, who, &ctx);
+                            if (!list.status.ok()) return list;
+                            bool found = false;
+                            for (const json& m : list.details.value("snapshots", json::array())) {
+                              found = found || m.value("id", "").rfind(snap, 0) == 0;
+                            }
+                            if (!found) {
+                              return service::JobOutcome{
+                                  NotFound("no snapshot " + snap + " in repository " + r.name,
+                                           "GET /api/v1/backups lists the snapshots."),
+                                  0, 0, "", json::object()};
+                            }
+                          }
+                          return service::RunVerb(c, &r, nullptr, args, who, &ctx);
+                        }));
     });
   };
-  s.Delete(R"(/api/v1/backups/([A-Za-z0-9_.:-]+))",
-           snapshot_op("backup.delete", Role::kAdmin, true));
+  s.Delete(R"(/api/v1/backups/([A-Za-z0-9_.:-]+))", snapshot_op("backup.delete", Role::kAdmin));
   s.Post(R"(/api/v1/backups/([A-Za-z0-9_.:-]+)/verify)",
-         snapshot_op("backup.verify", Role::kOperator, false));
+         snapshot_op("backup.verify", Role::kOperator));
   s.Post(R"(/api/v1/backups/([A-Za-z0-9_.:-]+)/restore)",
-         snapshot_op("backup.restore", Role::kAdmin, false));
+         snapshot_op("backup.restore", Role::kAdmin));
 
   s.Get("/api/v1/jobs", guard(Role::kReadOnly, [d](const httplib::Request&, httplib::Response& res,
                                                    const Principal&) {
@@ -983,27 +1018,16 @@ void ApiServer::Routes() {
                 history(req, res, req.matches[1].str());
               }));
 
-  s.Post("/api/v1/checks", guard(Role::kOperator, [=](const httplib::Request& req,
-                                                      httplib::Response& res, const Principal& p) {
-           auto body = Body(req);
-           if (!body.ok()) {
-             SendError(res, body.status());
-             return;
-           }
-           auto cfg = d->config();
-           const std::string name = OptString(*body, "source");
-           const service::SourceConfig* src =
-               name.empty() ? first_source(service::SourceType::kChroma) : cfg->FindSource(name);
-           if (src == nullptr || src->type != service::SourceType::kChroma) {
-             SendError(res, NotFound("no chroma source \"" + name + "\""));
-             return;
-           }
-           const bool repair = body->value("repair", false);
-           const service::SourceConfig sc = *src;
-           accepted(res, d->SubmitWork("check", sc.name, actor(p), "check:" + sc.name,
+  s.Post("/api/v1/checks",
+         guard_body(Role::kOperator, [=](const httplib::Request&, httplib::Response& res,
+                                         const Principal& p, const json& body) {
+           auto src = resolve_source(OptString(body, "source"), /*chroma_only=*/true);
+           if (!src.ok()) return SendError(res, src.status());
+           const bool repair = body.value("repair", false);
+           accepted(res, d->SubmitWork("check", src->name, actor(p), "check:" + src->name,
                                        {{"repair", repair}},
-                                       [sc, repair, who = actor(p)](const service::Config& c,
-                                                                    service::OpContext& ctx) {
+                                       [sc = *src, repair, who = actor(p)](
+                                           const service::Config& c, service::OpContext& ctx) {
                                          return service::CheckSource(c, sc, repair, who, &ctx);
                                        }));
          }));
@@ -1021,71 +1045,54 @@ void ApiServer::Routes() {
               }));
 
   auto chroma_op = [=](const char* kind, Role role) {
-    return guard(role, [=](const httplib::Request& req, httplib::Response& res,
-                           const Principal& p) {
-      auto body = Body(req);
-      if (!body.ok()) {
-        SendError(res, body.status());
-        return;
-      }
-      auto cfg = d->config();
-      const std::string name = OptString(*body, "source");
-      const service::SourceConfig* src =
-          name.empty() ? first_source(service::SourceType::kChroma) : cfg->FindSource(name);
-      if (src == nullptr || src->type != service::SourceType::kChroma) {
-        SendError(res, NotFound("no chroma source \"" + name + "\""));
-        return;
-      }
+    return guard_body(role, [=](const httplib::Request&, httplib::Response& res, const Principal& p,
+                                const json& body) {
+      auto src = resolve_source(OptString(body, "source"), /*chroma_only=*/true);
+      if (!src.ok()) return SendError(res, src.status());
       const std::string k = kind;
       std::vector<std::string> args;
-      json params = *body;
+      json params = body;
+      json plan;
       if (k == "recovery.scan") {
         args = {"recover", "chroma", src->path, "--plan"};
       } else if (k == "recovery.execute") {
-        if (!body->contains("plan") ||
-            (!(*body)["plan"].is_object() && !(*body)["plan"].is_array())) {
-          SendError(res, InvalidArgument("\"plan\" (the JSON plan from a scan) is required"));
-          return;
+        if (!body.contains("plan") || (!body["plan"].is_object() && !body["plan"].is_array())) {
+          return SendError(res,
+                           InvalidArgument("\"plan\" (the JSON plan from a scan) is required"));
         }
+        plan = body["plan"];
         params = {{"source", src->name}};
       } else if (k == "collection.delete") {
-        const std::string c = OptString(*body, "collection");
-        if (c.empty()) {
-          SendError(res, InvalidArgument("\"collection\" is required"));
-          return;
-        }
+        const std::string c = OptString(body, "collection");
+        if (c.empty()) return SendError(res, InvalidArgument("\"collection\" is required"));
         args = {"collection", "delete", c, "--path", src->path};
         if (!src->server_url.empty()) args.insert(args.end(), {"--server", src->server_url});
       } else {  // rename
-        const std::string from = OptString(*body, "from"), to = OptString(*body, "to");
+        const std::string from = OptString(body, "from"), to = OptString(body, "to");
         if (from.empty() || to.empty()) {
-          SendError(res, InvalidArgument("\"from\" and \"to\" are required"));
-          return;
+          return SendError(res, InvalidArgument("\"from\" and \"to\" are required"));
         }
         args = {"collection", "rename", from, to, "--path", src->path};
         if (!src->server_url.empty()) args.insert(args.end(), {"--server", src->server_url});
       }
-      const service::SourceConfig sc = *src;
-      const json plan = body->value("plan", json(nullptr));
-      accepted(res, d->SubmitWork(kind, sc.name, actor(p), "source:" + sc.name, params,
-                                  [sc, args, plan, k, who = actor(p)](const service::Config& c,
-                                                                      service::OpContext& ctx) {
-                                    std::vector<std::string> a = args;
-                                    if (k == "recovery.execute") {
-                                      const std::filesystem::path dir =
-                                          c.state_dir.empty() ? ops::DefaultStateDir()
-                                                              : std::filesystem::path(c.state_dir);
-                                      const std::string file =
-                                          (dir / (ops::NewOperationId() + "-plan.json")).string();
-                                      std::ofstream(file) << plan.dump(2);
-                                      a = {"recover", "chroma", sc.path, "--execute", file};
-                                      if (!sc.server_url.empty()) {
-                                        a.insert(a.end(), {"--server", sc.server_url});
-                                      }
-                                    }
-                                    return service::RunVerb(c, c.FindRepository(sc.repository), &sc,
-                                                            a, who, &ctx);
-                                  }));
+      accepted(res, d->SubmitWork(
+                        kind, src->name, actor(p), "source:" + src->name, params,
+                        [sc = *src, args, plan, k, who = actor(p)](const service::Config& c,
+                                                                   service::OpContext& ctx) {
+                          std::vector<std::string> a = args;
+                          if (k == "recovery.execute") {
+                            auto file = WritePlanFile(c, plan, sc.path);
+                            if (!file.ok()) {
+                              return service::JobOutcome{file.status(), 0, 0, "", json::object()};
+                            }
+                            a = {"recover", "chroma", sc.path, "--execute", *file};
+                            if (!sc.server_url.empty()) {
+                              a.insert(a.end(), {"--server", sc.server_url});
+                            }
+                          }
+                          return service::RunVerb(c, c.FindRepository(sc.repository), &sc, a, who,
+                                                  &ctx);
+                        }));
     });
   };
   s.Post("/api/v1/recovery/scan", chroma_op("recovery.scan", Role::kOperator));
@@ -1119,25 +1126,19 @@ void ApiServer::Routes() {
           SendJson(res, 200, {{"config", d->config()->Redacted()}});
         }));
   s.Put("/api/v1/config",
-        guard(Role::kAdmin,
-              [d, actor](const httplib::Request& req, httplib::Response& res, const Principal& p) {
-                auto body = Body(req);
-                if (!body.ok()) {
-                  SendError(res, body.status());
-                  return;
-                }
-                const json doc = body->contains("config") ? (*body)["config"] : *body;
-                auto errors = d->ApplyConfig(doc, actor(p), "PUT /api/v1/config", true);
-                if (!errors.empty()) {
-                  json e = ErrorBody(service::ErrorsToStatus(errors, "the new config"));
-                  json list = json::array();
-                  for (const auto& er : errors) list.push_back(er.ToJson());
-                  e["error"]["fields"] = list;
-                  SendJson(res, 400, e);
-                  return;
-                }
-                SendJson(res, 200, {{"applied", true}, {"config", d->config()->Redacted()}});
-              }));
+        guard_body(Role::kAdmin, [d, actor](const httplib::Request&, httplib::Response& res,
+                                            const Principal& p, const json& body) {
+          const json doc = body.contains("config") ? body["config"] : body;
+          auto errors = d->ApplyConfig(doc, actor(p), "PUT /api/v1/config", true);
+          if (!errors.empty()) {
+            json e = ErrorBody(service::ErrorsToStatus(errors, "the new config"));
+            json list = json::array();
+            for (const auto& er : errors) list.push_back(er.ToJson());
+            e["error"]["fields"] = list;
+            return SendJson(res, 400, e);
+          }
+          SendJson(res, 200, {{"applied", true}, {"config", d->config()->Redacted()}});
+        }));
   s.Get(
       "/api/v1/config/templates",
       guard(Role::kReadOnly, [](const httplib::Request&, httplib::Response& res, const Principal&) {

@@ -37,10 +37,13 @@ class ApiServer {
   void Stop();
 
  private:
+  static constexpr int kListenBacklog = 1024;
   void Routes();
+  Status RaiseBacklog();
   service::Daemon* daemon_;
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
+  int listen_fd_ = -1;  // the listening socket, seen when httplib creates it
 };
 
 }  // namespace vecsafe::http

@@ -271,29 +271,38 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
     }
     std::vector<const std::vector<std::string>*> names;
     for (const FileEntry* e : firsts) names.push_back(&distinct[{e->sha256, e->chunks}]);
-    std::mutex verified_mu;
     std::unordered_set<Hash256, Hash256Hasher> reported;  // each chunk reported once
-    run_parallel(firsts.size(), [&](size_t k) {
+    // Files one after another, each read as runs of chunks (back to back in
+    // one pack, one read each) decoded in parallel a window at a time and
+    // hashed in order: a single large file (a Qdrant snapshot, a big
+    // chroma.sqlite3) still keeps every core busy, and memory stays at one
+    // window whatever the file size.
+    struct Run {
+      size_t i = 0, j = 0;  // ids[i, j)
+      const BlobLocation* first = nullptr;
+      uint64_t end = 0;  // pack offset just past the run
+    };
+    struct RunResult {
+      Status read;                     // the read of the whole run
+      std::vector<Status> chunk;       // per chunk of the run when read ok
+      std::vector<std::string> plain;  // per chunk, decoded
+    };
+    const uint64_t window_bytes = kRunBytes * static_cast<uint64_t>(std::max(2, 2 * threads_));
+    for (size_t k = 0; k < firsts.size(); ++k) {
       const FileEntry& e = *firsts[k];
       std::vector<Hash256> ids;
       for (const auto& hex : e.chunks) ids.push_back(*ParseHash256(hex));
       Sha256Stream sha;
       uint64_t size = 0;
       std::string damaged;
-      std::string buf;
-      std::string plain;
-      size_t i = 0;
-      while (i < ids.size()) {
+      std::vector<Run> runs;
+      for (size_t i = 0; i < ids.size();) {
         const BlobLocation* first = index.Find(ids[i]);
-        {
-          std::lock_guard<std::mutex> lk(bad_mu);
-          if (first == nullptr || bad_chunks.count(ids[i]) != 0 || !pack_ok[first->pack]) {
-            if (damaged.empty()) damaged = HexEncode(ids[i]).substr(0, 16);
-            ++i;
-            continue;
-          }
+        if (first == nullptr || bad_chunks.count(ids[i]) != 0 || !pack_ok[first->pack]) {
+          if (damaged.empty()) damaged = HexEncode(ids[i]).substr(0, 16);
+          ++i;
+          continue;
         }
-        // A run of chunks back to back in one pack: one read.
         size_t j = i + 1;
         uint64_t end = first->offset + first->length;
         while (j < ids.size()) {
@@ -305,45 +314,61 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
           end += l->length;
           ++j;
         }
-        std::string key = PackKey(index.pack_id(first->pack));
-        auto got = store_->Get(key, first->offset, end - first->offset);
-        if (!got.ok() || got->size() != end - first->offset) {
-          Status s = got.ok() ? DataLoss("pack " + key + " is truncated") : got.status();
-          for (size_t x = i; x < j; ++x) {
-            std::lock_guard<std::mutex> lk(bad_mu);
-            if (bad_chunks.insert(ids[x]).second) {
-              rep.Add("chunk", HexEncode(ids[x]), StatusFor(s), s.message(), users.at(ids[x]));
-            }
-          }
-          if (damaged.empty()) damaged = HexEncode(ids[i]).substr(0, 16);
-          i = j;
-          continue;
-        }
-        progress(got->size());
-        for (size_t x = i; x < j; ++x) {
-          const BlobLocation* l = index.Find(ids[x]);
-          plain.clear();
-          Status s = DecodeBlob(
-              ids[x], std::string_view(*got).substr(l->offset - first->offset, l->length), &plain);
-          bool first_report;
-          {
-            std::lock_guard<std::mutex> lk(verified_mu);
-            first_report = reported.insert(ids[x]).second;
-          }
-          if (!s.ok()) {
-            if (damaged.empty()) damaged = HexEncode(ids[x]).substr(0, 16);
-            std::lock_guard<std::mutex> lk(bad_mu);
-            if (bad_chunks.insert(ids[x]).second) {
-              rep.Add("chunk", HexEncode(ids[x]), StatusFor(s), s.message() + " (in " + key + ")",
-                      users.at(ids[x]));
-            }
-            continue;
-          }
-          if (first_report) rep.Add("chunk", HexEncode(ids[x]), VerifyStatus::kOk);
-          sha.Update(plain);
-          size += plain.size();
-        }
+        runs.push_back(Run{i, j, first, end});
         i = j;
+      }
+      for (size_t w = 0; w < runs.size();) {
+        size_t we = w;
+        uint64_t bytes = 0;
+        while (we < runs.size() &&
+               (we == w || bytes + (runs[we].end - runs[we].first->offset) <= window_bytes)) {
+          bytes += runs[we].end - runs[we].first->offset;
+          ++we;
+        }
+        std::vector<RunResult> res(we - w);
+        run_parallel(we - w, [&](size_t r) {
+          const Run& run = runs[w + r];
+          RunResult& out = res[r];
+          std::string key = PackKey(index.pack_id(run.first->pack));
+          auto got = store_->Get(key, run.first->offset, run.end - run.first->offset);
+          if (!got.ok() || got->size() != run.end - run.first->offset) {
+            out.read = got.ok() ? DataLoss("pack " + key + " is truncated")
+                                : got.status().WithContext("reading pack " + key);
+            return;
+          }
+          progress(got->size());
+          out.chunk.resize(run.j - run.i);
+          out.plain.resize(run.j - run.i);
+          for (size_t x = run.i; x < run.j; ++x) {
+            const BlobLocation* l = index.Find(ids[x]);
+            Status st = DecodeBlob(
+                ids[x], std::string_view(*got).substr(l->offset - run.first->offset, l->length),
+                &out.plain[x - run.i]);
+            if (!st.ok()) st = Status(st.code(), st.message() + " (in " + key + ")", st.hint());
+            out.chunk[x - run.i] = st;
+          }
+        });
+        // In file order: reports, damage and the running sha256.
+        for (size_t r = 0; r < res.size(); ++r) {
+          const Run& run = runs[w + r];
+          RunResult& out = res[r];
+          for (size_t x = run.i; x < run.j; ++x) {
+            const Status& st = out.read.ok() ? out.chunk[x - run.i] : out.read;
+            if (!st.ok()) {
+              if (damaged.empty()) damaged = HexEncode(ids[x]).substr(0, 16);
+              if (bad_chunks.insert(ids[x]).second) {
+                rep.Add("chunk", HexEncode(ids[x]), StatusFor(st), st.message(), users.at(ids[x]));
+              }
+              continue;
+            }
+            if (reported.insert(ids[x]).second)
+              rep.Add("chunk", HexEncode(ids[x]), VerifyStatus::kOk);
+            sha.Update(out.plain[x - run.i]);
+            size += out.plain[x - run.i].size();
+            std::string().swap(out.plain[x - run.i]);
+          }
+        }
+        w = we;
       }
       std::string digest = HexEncode(sha.Finish());
       for (const auto& name : *names[k]) {
@@ -361,7 +386,7 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
           rep.Add("file", name, VerifyStatus::kOk);
         }
       }
-    });
+    }
     report.files_checked = firsts.size();
   }
   report.bytes_read = bytes_read.load();

@@ -196,6 +196,7 @@ Result<std::string> Daemon::SubmitWork(const std::string& kind, const std::strin
                         e.actor = actor;
                         e.kind = kind;
                         e.target = target;
+                        e.op_id = ctx.id();
                         e.params = params;
                         e.result = out.status.ok()                              ? "ok"
                                    : out.status.code() == ErrorCode::kCancelled ? "cancelled"

@@ -1,5 +1,6 @@
 #include "service/jobs.h"
 
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 
@@ -40,11 +41,6 @@ const json* FindKey(const json& j, std::initializer_list<const char*> keys, int 
   return nullptr;
 }
 
-int64_t NumberAt(const json& j, std::initializer_list<const char*> keys) {
-  const json* v = FindKey(j, keys);
-  return v != nullptr && v->is_number() ? v->get<int64_t>() : 0;
-}
-
 ErrorCode CodeFromVs(const json& err) {
   // "VS-3" or 3.
   int n = -1;
@@ -60,6 +56,35 @@ ErrorCode CodeFromVs(const json& err) {
 }
 
 }  // namespace
+
+VerbSummary SummarizeVerbOutput(const json& doc) {
+  VerbSummary sum;
+  if (!doc.is_object()) return sum;
+  // One snapshot: `backup dir|chroma --json` prints {"snapshot": {id, stats: {...}}}.
+  auto add_stats = [&sum](const json& stats) {
+    if (!stats.is_object()) return;
+    sum.bytes_read += stats.value("bytes_read", int64_t{0});
+    sum.bytes_added += stats.value("bytes_new_stored", int64_t{0});
+  };
+  if (auto it = doc.find("snapshot"); it != doc.end() && it->is_object()) {
+    if (it->contains("id") && (*it)["id"].is_string()) {
+      sum.snapshot_ids.push_back((*it)["id"].get<std::string>());
+    }
+    if (auto st = it->find("stats"); st != it->end()) add_stats(*st);
+  }
+  // One snapshot per collection: `backup qdrant --json` prints
+  // {"collections": [{"collection", "ok", "snapshot": id, "bytes_read", "bytes_new_stored"}]}.
+  if (auto it = doc.find("collections"); it != doc.end() && it->is_array()) {
+    for (const json& c : *it) {
+      if (!c.is_object()) continue;
+      if (c.contains("snapshot") && c["snapshot"].is_string()) {
+        sum.snapshot_ids.push_back(c["snapshot"].get<std::string>());
+      }
+      add_stats(c);
+    }
+  }
+  return sum;
+}
 
 JobOutcome RunVerb(const Config& config, const RepositoryConfig* repo, const SourceConfig* source,
                    std::vector<std::string> args, const std::string& actor, OpContext* ctx,
@@ -106,13 +131,14 @@ JobOutcome RunVerb(const Config& config, const RepositoryConfig* repo, const Sou
     out.status = Status(ErrorCode::kTimeout, "`vecsafe " + opts.argv[1] + "` timed out");
     return out;
   }
-  out.bytes_read = NumberAt(doc, {"bytes_read", "total_bytes_processed", "bytes_processed"});
-  out.bytes_added = NumberAt(doc, {"bytes_added", "data_added", "bytes_stored"});
-  if (const json* id = FindKey(doc, {"snapshot_id", "snapshot"}); id && id->is_string()) {
-    out.snapshot_id = id->get<std::string>();
-  }
-  // Exit 1 means "ran fine, found problems" (check, verify): not a failure of the run.
-  if (child->exit_status == 0 || child->exit_status == 1) return out;
+  const VerbSummary sum = SummarizeVerbOutput(doc);
+  out.bytes_read = sum.bytes_read;
+  out.bytes_added = sum.bytes_added;
+  out.snapshot_id = sum.snapshot_ids.empty() ? "" : sum.snapshot_ids.front();
+  // For check and verify, exit 1 means "ran fine, found problems": not a failure of the
+  // run (the findings are in the details). For every other verb it is a failure.
+  const bool reports_findings = opts.argv[1] == "check" || opts.argv[1] == "verify";
+  if (child->exit_status == 0 || (child->exit_status == 1 && reports_findings)) return out;
   std::string message, hint;
   ErrorCode code = ErrorCode::kInternal;
   if (const json* err = FindKey(doc, {"error"}); err != nullptr && err->is_object()) {
@@ -241,7 +267,9 @@ JobOutcome VerifyRepository(const Config& config, const RepositoryConfig& repo, 
   if (read_data) {
     args.push_back("--read-data");
     if (percent > 0 && percent < 100) {
-      args.insert(args.end(), {"--read-data-subset", std::to_string(percent) + "%"});
+      char pct[32];
+      std::snprintf(pct, sizeof(pct), "%g%%", percent);
+      args.insert(args.end(), {"--read-data-subset", pct});
     }
   }
   if (ctx != nullptr) ctx->SetProgress(-1, "verifying " + repo.name);

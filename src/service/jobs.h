@@ -41,6 +41,14 @@ JobOutcome VerifyRepository(const Config& config, const RepositoryConfig& repo, 
 JobOutcome ExecuteJob(const Config& config, const ScheduleConfig& job, const std::string& actor,
                       OpContext& ctx);
 
+// What a verb's `--json` answer says it did: the snapshots it wrote and the
+// bytes it read and added (summed over the collections of a Qdrant backup).
+struct VerbSummary {
+  std::vector<std::string> snapshot_ids;
+  int64_t bytes_read = 0, bytes_added = 0;
+};
+VerbSummary SummarizeVerbOutput(const nlohmann::json& doc);
+
 // Counts orphan findings in a `check --json` document (tolerant of shape).
 int64_t CountOrphans(const nlohmann::json& check_report);
 

@@ -212,6 +212,7 @@ void OperationManager::WorkerLoop() {
       ++running_;
     }
     OpContext ctx;
+    ctx.id_ = e->info.id;
     ctx.cancel_ = e->cancel;
     std::weak_ptr<Entry> weak = e;
     ctx.progress_ = [this, weak](double fraction, std::string message) {

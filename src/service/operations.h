@@ -41,9 +41,12 @@ class OpContext {
   const std::atomic<bool>* cancel_flag() const { return cancel_.get(); }
   // Progress from 0 to 1 (or negative when unknown) and a short message.
   void SetProgress(double fraction, std::string message);
+  // The operation's id (journal entries of the work carry it).
+  const std::string& id() const { return id_; }
 
  private:
   friend class OperationManager;
+  std::string id_;
   std::shared_ptr<std::atomic<bool>> cancel_;
   std::function<void(double, std::string)> progress_;
 };
