@@ -361,85 +361,18 @@ void ApiServer::Routes() {
     SendJson(res, 200, {{"status", "healthy"}, {"service", "vecsafe"}, {"timestamp", IsoNow()}});
   });
 
-  s.Get(
-      "/metrics", guard(Role::kReadOnly, [d](const httplib::Request&, httplib::Response& res,
-                                             const Principal&) {
-        auto cfg = d->config();
-        service::PromWriter w;
-        const auto stats = d->stats().Sources();
-        auto per_source = [&](const std::string& name, const std::string& help,
-                              const std::string& type, auto value) {
-          w.Family(name, help, type);
-          for (const auto& src : cfg->sources) {
-            auto it = stats.find(src.name);
-            const service::SourceStats st = it == stats.end() ? service::SourceStats{} : it->second;
-            w.Sample(name,
-                     {{"source", src.name}, {"type", std::string(service::ToString(src.type))}},
-                     value(st));
-          }
-        };
-        per_source("vecsafe_consistency_status",
-                   "Last consistency check: 0 healthy, 1 findings, 2 could not check, -1 unknown",
-                   "gauge", [](const service::SourceStats& st) { return double(st.consistency); });
-        per_source("vecsafe_orphan_collections", "Orphaned collections found by the last check",
-                   "gauge", [](const service::SourceStats& st) { return double(st.orphans); });
-        per_source(
-            "vecsafe_last_successful_backup_timestamp_seconds",
-            "Unix time of the last successful backup (0: none since start)", "gauge",
-            [](const service::SourceStats& st) { return double(st.last_success_ms) / 1000.0; });
-        per_source("vecsafe_backup_success_total", "Successful backups since start", "counter",
-                   [](const service::SourceStats& st) { return double(st.successes); });
-        per_source("vecsafe_backup_failure_total", "Failed backups since start", "counter",
-                   [](const service::SourceStats& st) { return double(st.failures); });
-        per_source("vecsafe_backup_consecutive_failures", "Backups failed in a row", "gauge",
-                   [](const service::SourceStats& st) { return double(st.consecutive_failures); });
-        per_source("vecsafe_backup_duration_seconds", "Duration of the last backup", "gauge",
-                   [](const service::SourceStats& st) { return st.last_duration_seconds; });
-        per_source("vecsafe_backup_bytes_read", "Bytes read by the last successful backup", "gauge",
-                   [](const service::SourceStats& st) { return double(st.last_bytes_read); });
-        per_source("vecsafe_backup_bytes_added",
-                   "Bytes added to the repository by the last successful backup", "gauge",
-                   [](const service::SourceStats& st) { return double(st.last_bytes_added); });
-        per_source("vecsafe_backup_dedup_ratio",
-                   "Bytes read / bytes added over all backups since start (1 when nothing read)",
-                   "gauge", [](const service::SourceStats& st) {
-                     return st.total_bytes_added > 0
-                                ? double(st.total_bytes_read) / double(st.total_bytes_added)
-                                : 1.0;
-                   });
-        w.Family("vecsafe_repository_size_bytes", "Bytes stored in each local repository", "gauge");
-        for (const auto& r : cfg->repositories) {
-          if (r.url.find("://") == std::string::npos) {
-            w.Sample("vecsafe_repository_size_bytes", {{"repository", r.name}},
-                     double(service::FolderBytes(r.url)));
-          }
-        }
-        w.Family("vecsafe_disk_used_ratio", "Used share of the file system holding each path",
-                 "gauge");
-        for (const auto& src : cfg->sources) {
-          if (auto du = service::MeasureDisk(src.path)) {
-            w.Sample("vecsafe_disk_used_ratio", {{"name", src.name}, {"kind", "data"}},
-                     du->used_ratio());
-          }
-        }
-        for (const auto& r : cfg->repositories) {
-          if (auto du = service::MeasureDisk(r.url)) {
-            w.Sample("vecsafe_disk_used_ratio", {{"name", r.name}, {"kind", "backup"}},
-                     du->used_ratio());
-          }
-        }
-        w.Family("vecsafe_job_queue", "Operations queued or running", "gauge");
-        w.Sample("vecsafe_job_queue", {{"state", "queued"}}, double(d->operations().queued()));
-        w.Sample("vecsafe_job_queue", {{"state", "running"}}, double(d->operations().running()));
-        w.Family("vecsafe_alerts_total", "Alert deliveries since start", "counter");
-        w.Sample("vecsafe_alerts_total", {{"result", "sent"}}, double(d->alerts().sent()));
-        w.Sample("vecsafe_alerts_total", {{"result", "failed"}}, double(d->alerts().failed()));
-        w.Sample("vecsafe_alerts_total", {{"result", "suppressed"}},
-                 double(d->alerts().suppressed()));
-        w.Family("vecsafe_up", "1 while the daemon runs", "gauge");
-        w.Sample("vecsafe_up", {}, 1);
-        res.set_content(w.text(), "text/plain; version=0.0.4; charset=utf-8");
-      }));
+  s.Get("/metrics", guard(Role::kReadOnly,
+                          [d](const httplib::Request&, httplib::Response& res, const Principal&) {
+                            service::MetricsSnapshot m;
+                            m.sources = d->stats().Sources();
+                            m.ops_queued = d->operations().queued();
+                            m.ops_running = d->operations().running();
+                            m.alerts_sent = d->alerts().sent();
+                            m.alerts_failed = d->alerts().failed();
+                            m.alerts_suppressed = d->alerts().suppressed();
+                            res.set_content(service::RenderMetrics(*d->config(), m),
+                                            "text/plain; version=0.0.4; charset=utf-8");
+                          }));
 
   // ---------------------------------------------------- old Qdrant service routes
   s.Get("/status", guard(Role::kReadOnly,
@@ -533,7 +466,12 @@ void ApiServer::Routes() {
                                          ? d->config()->FindRepository(q->repository)->url
                                          : "";
         if (!collection.empty()) {
-          SendJson(res, ok ? 200 : 500,
+          // A collection Qdrant does not have is the caller's mistake: 404, same body.
+          const bool missing = info && info->error_code == static_cast<int>(ErrorCode::kNotFound);
+          SendJson(res,
+                   ok        ? 200
+                   : missing ? 404
+                             : 500,
                    {{"collection", collection},
                     {"success", ok},
                     {"snapshot_name", snap},
@@ -584,6 +522,11 @@ void ApiServer::Routes() {
   // ------------------------------------------------ old Chroma /api/robust routes
   auto detail = [](httplib::Response& res, int status, const std::string& msg) {
     SendJson(res, status, {{"detail", msg}});
+  };
+  // Work that could not be queued: 409 while the same source or repository is
+  // busy (one operation at a time per target), else the route's failure status.
+  auto submit_failed = [detail](httplib::Response& res, const Status& st, int otherwise) {
+    detail(res, st.code() == ErrorCode::kLocked ? 409 : otherwise, st.message());
   };
   s.Get("/api/robust/health", guard(Role::kReadOnly, [=](const httplib::Request&,
                                                          httplib::Response& res, const Principal&) {
@@ -648,7 +591,8 @@ void ApiServer::Routes() {
                  auto id = d->SubmitWork("backup", c->name, actor(p), "source:" + c->name,
                                          {{"collection", coll}}, backup_work(*c, coll, actor(p)));
                  if (!id.ok()) {
-                   detail(res, 500, id.status().message());
+                   // 409 while a backup of the source is queued or running.
+                   submit_failed(res, id.status(), 500);
                    return;
                  }
                  SendJson(res, 200,
@@ -733,7 +677,7 @@ void ApiServer::Routes() {
                                       {"restore", snap, "--to", src.path, "--in-place"}, who, &ctx);
             });
         if (!id.ok()) {
-          detail(res, 400, id.status().message());
+          submit_failed(res, id.status(), 400);
           return;
         }
         auto info = wait_op(*id);
@@ -761,7 +705,7 @@ void ApiServer::Routes() {
               return service::ApplyRetention(c, r ? *r : repo, who, &ctx);
             });
         if (!id.ok()) {
-          detail(res, 500, id.status().message());
+          submit_failed(res, id.status(), 500);
           return;
         }
         SendJson(
@@ -828,7 +772,7 @@ void ApiServer::Routes() {
               return service::RunVerb(cfg, nullptr, &src, args, who, &ctx);
             });
         if (!id.ok()) {
-          detail(res, 500, id.status().message());
+          submit_failed(res, id.status(), 500);
           return;
         }
         SendJson(res, 200,

@@ -152,4 +152,75 @@ uint64_t FolderBytes(const std::string& path) {
   return total;
 }
 
+std::string RenderMetrics(const Config& config, const MetricsSnapshot& m) {
+  PromWriter w;
+  const auto& stats = m.sources;
+  const Config* cfg = &config;
+  auto per_source = [&](const std::string& name, const std::string& help, const std::string& type,
+                        auto value) {
+    w.Family(name, help, type);
+    for (const auto& src : cfg->sources) {
+      auto it = stats.find(src.name);
+      const SourceStats st = it == stats.end() ? SourceStats{} : it->second;
+      w.Sample(name, {{"source", src.name}, {"type", std::string(ToString(src.type))}}, value(st));
+    }
+  };
+  per_source("vecsafe_consistency_status",
+             "Last consistency check: 0 healthy, 1 findings, 2 could not check, -1 unknown",
+             "gauge", [](const SourceStats& st) { return double(st.consistency); });
+  per_source("vecsafe_orphan_collections", "Orphaned collections found by the last check", "gauge",
+             [](const SourceStats& st) { return double(st.orphans); });
+  per_source("vecsafe_last_successful_backup_timestamp_seconds",
+             "Unix time of the last successful backup (0: none since start)", "gauge",
+             [](const SourceStats& st) { return double(st.last_success_ms) / 1000.0; });
+  per_source("vecsafe_backup_success_total", "Successful backups since start", "counter",
+             [](const SourceStats& st) { return double(st.successes); });
+  per_source("vecsafe_backup_failure_total", "Failed backups since start", "counter",
+             [](const SourceStats& st) { return double(st.failures); });
+  per_source("vecsafe_backup_consecutive_failures", "Backups failed in a row", "gauge",
+             [](const SourceStats& st) { return double(st.consecutive_failures); });
+  per_source("vecsafe_backup_duration_seconds", "Duration of the last backup", "gauge",
+             [](const SourceStats& st) { return st.last_duration_seconds; });
+  per_source("vecsafe_backup_bytes_read", "Bytes read by the last successful backup", "gauge",
+             [](const SourceStats& st) { return double(st.last_bytes_read); });
+  per_source("vecsafe_backup_bytes_added",
+             "Bytes added to the repository by the last successful backup", "gauge",
+             [](const SourceStats& st) { return double(st.last_bytes_added); });
+  per_source("vecsafe_backup_dedup_ratio",
+             "Bytes read / bytes added over all backups since start (1 when nothing read)", "gauge",
+             [](const SourceStats& st) {
+               return st.total_bytes_added > 0
+                          ? double(st.total_bytes_read) / double(st.total_bytes_added)
+                          : 1.0;
+             });
+  w.Family("vecsafe_repository_size_bytes", "Bytes stored in each local repository", "gauge");
+  for (const auto& r : cfg->repositories) {
+    if (r.url.find("://") == std::string::npos) {
+      w.Sample("vecsafe_repository_size_bytes", {{"repository", r.name}},
+               double(FolderBytes(r.url)));
+    }
+  }
+  w.Family("vecsafe_disk_used_ratio", "Used share of the file system holding each path", "gauge");
+  for (const auto& src : cfg->sources) {
+    if (auto du = MeasureDisk(src.path)) {
+      w.Sample("vecsafe_disk_used_ratio", {{"name", src.name}, {"kind", "data"}}, du->used_ratio());
+    }
+  }
+  for (const auto& r : cfg->repositories) {
+    if (auto du = MeasureDisk(r.url)) {
+      w.Sample("vecsafe_disk_used_ratio", {{"name", r.name}, {"kind", "backup"}}, du->used_ratio());
+    }
+  }
+  w.Family("vecsafe_job_queue", "Operations queued or running", "gauge");
+  w.Sample("vecsafe_job_queue", {{"state", "queued"}}, double(m.ops_queued));
+  w.Sample("vecsafe_job_queue", {{"state", "running"}}, double(m.ops_running));
+  w.Family("vecsafe_alerts_total", "Alert deliveries since start", "counter");
+  w.Sample("vecsafe_alerts_total", {{"result", "sent"}}, double(m.alerts_sent));
+  w.Sample("vecsafe_alerts_total", {{"result", "failed"}}, double(m.alerts_failed));
+  w.Sample("vecsafe_alerts_total", {{"result", "suppressed"}}, double(m.alerts_suppressed));
+  w.Family("vecsafe_up", "1 while the daemon runs", "gauge");
+  w.Sample("vecsafe_up", {}, 1);
+  return w.text();
+}
+
 }  // namespace vecsafe::service

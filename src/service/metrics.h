@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "service/config.h"
+
 namespace vecsafe::service {
 
 // A minimal writer for the Prometheus text format: HELP and TYPE once per
@@ -71,6 +73,19 @@ struct DiskUsage {
                             : static_cast<double>(used_bytes) / static_cast<double>(total_bytes);
   }
 };
+
+// What /metrics shows besides the config: per-source statistics, the
+// operation queue and alert deliveries.
+struct MetricsSnapshot {
+  std::map<std::string, SourceStats> sources;
+  size_t ops_queued = 0, ops_running = 0;
+  int64_t alerts_sent = 0, alerts_failed = 0, alerts_suppressed = 0;
+};
+
+// The whole /metrics page (Prometheus text format 0.0.4): one family per
+// metric with HELP and TYPE, a sample per configured source, repository and
+// path. Sources without statistics yet show zeros (consistency -1: unknown).
+std::string RenderMetrics(const Config& config, const MetricsSnapshot& m);
 
 // statvfs of `path` (or its nearest existing parent); nullopt when none.
 std::optional<DiskUsage> MeasureDisk(const std::string& path);

@@ -78,6 +78,9 @@ const std::vector<FindingKind> kKinds = {
     {"NORM_MISMATCH", Severity::kWarning, false,
      "a normalizing (cosine) index holds a vector whose norm is not 1, or length.bin holds an "
      "impossible norm"},
+    {"SQLITE_FREE_PAGES", Severity::kInfo, true,
+     "at least a quarter of chroma.sqlite3 (and 1 MiB or more) is free pages, e.g. after "
+     "deletes or a WAL purge; VACUUM gives the space back"},
 };
 
 const FindingKind& Kind(std::string_view code) {
@@ -210,6 +213,7 @@ class Checker {
         });
     if (!s.ok() && s.code() != ErrorCode::kDataLoss) return s;
     if (!s.ok()) problems.push_back(s.message());
+    if (problems.empty()) CheckFreePages(**db);
     if (!problems.empty()) {
       Add("SQLITE_CORRUPT", "", "",
           fmt::format("{} reports {} problem(s): {}", full ? "integrity_check" : "quick_check",
@@ -219,6 +223,30 @@ class Checker {
           "chroma.sqlite3 .recover` can salvage rows when no backup exists.");
     }
     return Status::OK();
+  }
+
+  // Free pages worth a VACUUM: a quarter of the file and at least 1 MiB.
+  void CheckFreePages(SqliteReader& db) {
+    int64_t page_size = 0, pages = 0, free_pages = 0;
+    auto one = [&db](const char* pragma, int64_t* out) {
+      return db.Query(pragma, [out](const SqlRow& r) { *out = r.Int(0); });
+    };
+    if (!one("PRAGMA page_size", &page_size).ok() || !one("PRAGMA page_count", &pages).ok() ||
+        !one("PRAGMA freelist_count", &free_pages).ok()) {
+      return;
+    }
+    const int64_t free_bytes = free_pages * page_size;
+    if (free_bytes >= (int64_t{1} << 20) && free_pages * 4 >= pages) {
+      Add("SQLITE_FREE_PAGES", "", "",
+          fmt::format("{} of {} pages of chroma.sqlite3 are free ({} bytes)", free_pages, pages,
+                      free_bytes),
+          {{"free_pages", free_pages},
+           {"page_count", pages},
+           {"page_size", page_size},
+           {"free_bytes", free_bytes}},
+          "`vecsafe repair chroma PATH` (Chroma stopped) compacts the file with VACUUM after "
+          "checking free space.");
+    }
   }
 
   void CheckHotJournal() {

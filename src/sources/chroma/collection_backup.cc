@@ -342,21 +342,9 @@ Result<CollectionData> ReadCollection(const std::string& path, const std::string
   const ChromaCollection* pc = probe.FindCollection(name);
   if (pc == nullptr) return UnknownCollection(probe, name);
   const std::string db_file = abs + "/" + kSqliteFile;
+  // Always through a copy, also when no process seems to have the database
+  // open: Chroma may run where /proc does not show it (another container).
   const bool live = !ProcessesWithFileOpen(db_file).empty();
-  if (!live) {
-    // Stopped: the files cannot move; read them directly.
-    const ChromaSegment* vseg = probe.VectorSegment(*pc);
-    HnswState hnsw;
-    if (vseg != nullptr) {
-      VS_ASSIGN_OR_RETURN(hnsw, ReadHnswState(abs + "/" + vseg->id));
-    }
-    VS_ASSIGN_OR_RETURN(auto db, SqliteReader::Open(db_file));
-    VS_ASSIGN_OR_RETURN(CollectionData data, Assemble(probe, *db, *pc, hnsw));
-    data.source["path"] = abs;
-    data.source["chroma_running"] = false;
-    data.source["read_attempts"] = 1;
-    return data;
-  }
   const HotCopyOptions& o = options.copy;
   VS_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Make(o.temp_dir));
   const std::string staged = tmp.path() + "/" + kSqliteFile;
@@ -376,7 +364,7 @@ Result<CollectionData> ReadCollection(const std::string& path, const std::string
                       "It is gone from Chroma; restore it from an earlier snapshot.");
     }
     const ChromaSegment* vseg = model.VectorSegment(*c);
-    if (vseg == nullptr || (pv != nullptr && vseg->id != pv->id)) {
+    if ((vseg == nullptr) != (pv == nullptr) || (vseg != nullptr && vseg->id != pv->id)) {
       why = "the collection's segments changed";
       continue;
     }
@@ -388,14 +376,14 @@ Result<CollectionData> ReadCollection(const std::string& path, const std::string
     if (!hnsw.ok()) return hnsw.status();
     VS_ASSIGN_OR_RETURN(auto live_seq, VectorMaxSeqIds(db_file));
     VS_ASSIGN_OR_RETURN(auto copy_seq, VectorMaxSeqIds(staged));
-    if (live_seq[vseg->id] != copy_seq[vseg->id]) {
+    if (vseg != nullptr && live_seq[vseg->id] != copy_seq[vseg->id]) {
       why = fmt::format("max_seq_id moved from {} to {}", copy_seq[vseg->id], live_seq[vseg->id]);
       continue;
     }
     VS_ASSIGN_OR_RETURN(auto db, SqliteReader::Open(staged));
     VS_ASSIGN_OR_RETURN(CollectionData data, Assemble(model, *db, *c, *hnsw));
     data.source["path"] = abs;
-    data.source["chroma_running"] = true;
+    data.source["chroma_running"] = live;
     data.source["read_attempts"] = attempt;
     return data;
   }

@@ -4,10 +4,10 @@
 // Chroma running or stopped: ids, documents and metadata from the metadata
 // segment (SQLite), vectors from the HNSW files, and every write-ahead-log
 // row (embeddings_queue) that either segment has not applied yet, replayed
-// by Chroma's rules (add / update / upsert / delete). While a process has
-// chroma.sqlite3 open, the database is read from an online-backup copy and
-// the HNSW files are checked not to move while they are read, as for the
-// full hot backup (hot_backup.h); the read is retried otherwise.
+// by Chroma's rules (add / update / upsert / delete). The database is
+// always read from an online-backup copy (Chroma may run where /proc cannot
+// show it) and the HNSW files are checked not to move while they are read,
+// as for the full hot backup (hot_backup.h); the read is retried otherwise.
 //
 // A collection snapshot (source kind "chroma", source {"path", "collection",
 // "kind": "collection"}) holds three files, described in docs/chroma.md

@@ -1,14 +1,20 @@
 #include "sources/chroma/repair.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <set>
 
+#include "io/atomic_file.h"
 #include "ops/journal.h"
 #include "sources/chroma/checker.h"
 #include "sources/chroma/chroma_model.h"
@@ -101,6 +107,79 @@ Status ApplySqlFixes(const std::string& db_file, const ChromaDirectory& d,
   return s;
 }
 
+// Compacts `db_file`: VACUUM INTO a temporary file in the same folder (so the
+// final rename is atomic and no other filesystem fills up), checked, given
+// the original's mode and owner, then renamed over the original. The caller
+// has made a backup copy and made sure Chroma is stopped.
+Status Vacuum(const std::string& db_file) {
+  std::error_code ec;
+  const fs::path file(db_file);
+  const std::string dir = file.parent_path().string();
+  const std::string tmp = dir + "/" + MakeTemporaryFileName();
+  struct stat st {};
+  if (::stat(db_file.c_str(), &st) != 0) return ErrnoToStatus(errno, "stat", db_file);
+  struct statvfs vfs {};
+  // The compacted copy is at most as large as the file.
+  if (::statvfs(dir.c_str(), &vfs) == 0 &&
+      static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize <
+          static_cast<uint64_t>(st.st_size) + (uint64_t{16} << 20)) {
+    return Status(
+        ErrorCode::kNoSpace,
+        fmt::format("not enough free space in {} for VACUUM ({} bytes needed)", dir, st.st_size),
+        "Free space on that filesystem, then run the repair again.");
+  }
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_file.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    std::string msg = sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return IoError("cannot open " + db_file + " for VACUUM: " + msg);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  // Sorter and index temp files of VACUUM go beside the database too
+  // (SQLite reads SQLITE_TMPDIR whenever it makes a temporary file).
+  const char* old_tmpdir = std::getenv("SQLITE_TMPDIR");
+  const std::string saved = old_tmpdir ? old_tmpdir : "";
+  ::setenv("SQLITE_TMPDIR", dir.c_str(), 1);
+  Status s = Exec(db, "VACUUM INTO " + Q(tmp));
+  if (old_tmpdir) {
+    ::setenv("SQLITE_TMPDIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("SQLITE_TMPDIR");
+  }
+  sqlite3_close(db);
+  if (s.ok()) {
+    sqlite3* check = nullptr;
+    std::string result;
+    if (sqlite3_open_v2(tmp.c_str(), &check, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_stmt* stmt = nullptr;
+      if (sqlite3_prepare_v2(check, "PRAGMA quick_check", -1, &stmt, nullptr) == SQLITE_OK &&
+          sqlite3_step(stmt) == SQLITE_ROW) {
+        const unsigned char* t = sqlite3_column_text(stmt, 0);
+        result = t ? reinterpret_cast<const char*>(t) : "";
+      }
+      sqlite3_finalize(stmt);
+    }
+    sqlite3_close(check);
+    if (result != "ok") s = DataLoss("the VACUUM copy does not pass quick_check: " + result);
+  }
+  if (s.ok() && (::chmod(tmp.c_str(), st.st_mode & 07777) != 0 ||
+                 (::chown(tmp.c_str(), st.st_uid, st.st_gid) != 0 && errno != EPERM))) {
+    s = ErrnoToStatus(errno, "chmod/chown", tmp);
+  }
+  if (s.ok()) {
+    const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) s = ErrnoToStatus(errno, "fsync", tmp);
+    if (fd >= 0) ::close(fd);
+  }
+  if (s.ok()) {
+    fs::rename(tmp, db_file, ec);
+    if (ec) s = IoError("cannot replace " + db_file + ": " + ec.message());
+  }
+  if (s.ok()) s = SyncDirectory(dir);
+  fs::remove(tmp, ec);
+  return s;
+}
+
 }  // namespace
 
 nlohmann::json RepairReport::ToJson() const {
@@ -146,6 +225,11 @@ Result<RepairReport> RepairChroma(const std::string& path, const RepairOptions& 
     } else if (f.code == "WAL_ORPHAN_ROWS") {
       a.target = "embeddings_queue";
       a.what = "delete WAL rows of collections that no longer exist";
+    } else if (f.code == "SQLITE_FREE_PAGES") {
+      a.target = kSqliteFile;
+      a.what =
+          "compact chroma.sqlite3 with VACUUM (free space checked first, temporary file in "
+          "the same folder)";
     } else if (f.code == "PURGE_DISABLED") {
       a.target = "embeddings_queue_config";
       a.what = "switch automatic WAL purge on";
@@ -185,8 +269,11 @@ Result<RepairReport> RepairChroma(const std::string& path, const RepairOptions& 
   const auto t0 = std::chrono::steady_clock::now();
 
   std::vector<RepairAction*> sql_actions;
+  RepairAction* vacuum = nullptr;
   for (auto& a : report.actions) {
-    if (a.code == "ORPHAN_VECTOR_FOLDER" || a.code == "LEFTOVER_FOLDER") {
+    if (a.code == "SQLITE_FREE_PAGES") {
+      vacuum = &a;
+    } else if (a.code == "ORPHAN_VECTOR_FOLDER" || a.code == "LEFTOVER_FOLDER") {
       fs::rename(base + "/" + a.target, quarantine + "/" + a.target, ec);
       if (ec) {
         a.error = "move failed: " + ec.message();
@@ -198,7 +285,7 @@ Result<RepairReport> RepairChroma(const std::string& path, const RepairOptions& 
     }
   }
   Status sql_status;
-  if (!sql_actions.empty()) {
+  if (!sql_actions.empty() || vacuum != nullptr) {
     // Backup of what the SQL fixes touch, on the same filesystem.
     struct statvfs vfs {};
     uint64_t db_size = fs::file_size(db_file, ec);
@@ -212,10 +299,20 @@ Result<RepairReport> RepairChroma(const std::string& path, const RepairOptions& 
     } else {
       sql_status = CopySqliteOnline(db_file, quarantine + "/" + kSqliteFile, HotCopyOptions{});
     }
-    if (sql_status.ok()) {
+    if (sql_status.ok() && !sql_actions.empty()) {
       sql_status = ApplySqlFixes(db_file, d, sql_actions);
-    } else {
+    } else if (!sql_status.ok()) {
       for (RepairAction* a : sql_actions) a->error = sql_status.message();
+    }
+    // Last, so it also gives back the pages the purges above freed.
+    if (vacuum != nullptr) {
+      Status v = sql_status.ok() ? Vacuum(db_file) : sql_status;
+      if (v.ok()) {
+        vacuum->done = true;
+      } else {
+        vacuum->error = v.message();
+        if (sql_status.ok()) sql_status = v;
+      }
     }
   }
   bool all_ok = true;

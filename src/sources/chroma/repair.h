@@ -8,6 +8,9 @@
 //       (seq_id < min(max_seq_id of the collection's segments)).
 //   PURGE_DISABLED -> embeddings_queue_config.automatically_purge = true.
 //   FTS_DRIFT -> the FTS5 table is rebuilt from the `chroma:document` rows.
+//   SQLITE_FREE_PAGES -> VACUUM INTO a temporary file in the same folder
+//       (free space checked first; SQLite's own temp files go there too),
+//       quick_check of the copy, then renamed over chroma.sqlite3. Runs last.
 //
 // Before any SQLite change, chroma.sqlite3 is copied (online backup API) into
 // the same quarantine folder, so everything touched can be put back. Every

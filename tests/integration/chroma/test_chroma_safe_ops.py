@@ -5,7 +5,8 @@ journal (`vecsafe ops log`).
 
 Cost per version: one shared server (~3-8 s to start) with three driver runs
 for the happy paths and bad input (~15 s), and for the rollback test a second
-server that is killed and restarted (~15 s): about 30 s per version.
+server that is killed and restarted (~15 s): about 30 s per version, plus
+two more kill/restart cases (~10 s each) on 1.5.9 only.
 """
 
 import http.client
@@ -154,6 +155,12 @@ def test_bad_input_changes_nothing(live, tmp_path):
     proc = live.vecsafe.run("collection", "rename", "keep", "kept", "--server", live.server.url,
                             "--path", broken, "--repo", live.repo, "--state-dir", live.state)
     assert proc.returncode != 0 and "HINT" in proc.stderr, proc.stderr
+    # No journal, no operation: a state folder that cannot be created.
+    not_a_dir = tmp_path / "state-file"
+    not_a_dir.write_text("x")
+    proc = live.vecsafe.run("collection", "delete", "keep", "--server", live.server.url,
+                            "--path", live.data, "--repo", live.repo, "--state-dir", not_a_dir)
+    assert proc.returncode != 0 and "journal" in proc.stderr and "HINT" in proc.stderr
     assert tree_digest(live.data) == digest
     assert live.vecsafe.json("snapshots", "--repo", live.repo)[1] == snaps_before
     names = live.chroma.call("list", "--server", live.server.url)["collections"]
@@ -161,16 +168,19 @@ def test_bad_input_changes_nothing(live, tmp_path):
 
 
 class KillOnDelete(ThreadingHTTPServer):
-    """A loopback HTTP proxy in front of Chroma. The first collection DELETE is
-    forwarded; once Chroma has answered it, the Chroma process is killed
-    (SIGKILL) and the client's connection is closed without an answer: the
-    server died in the middle of the safe delete, after the delete took effect."""
+    """A loopback HTTP proxy in front of Chroma. The first request of `method`
+    on a collection (DELETE for a delete, PUT for a rename) kills the Chroma
+    process (SIGKILL) and closes the client's connection without an answer:
+    the server died in the middle of the safe operation. With after=True the
+    request is forwarded first (the operation took effect), else not."""
 
     daemon_threads = True
 
-    def __init__(self, backend, victim_proc):
+    def __init__(self, backend, victim_proc, method="DELETE", after=True):
         self.backend = backend
         self.victim_proc = victim_proc
+        self.method = method
+        self.after = after
         self.killed = threading.Event()
         super().__init__(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
@@ -181,9 +191,22 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def kill_now(self):
+        return (self.command == self.server.method and "/collections/" in self.path
+                and not self.server.killed.is_set())
+
+    def kill(self):
+        self.server.victim_proc.kill()
+        self.server.victim_proc.wait()
+        self.server.killed.set()
+        self.close_connection = True
+
     def forward(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        if self.kill_now() and not self.server.after:
+            self.kill()
+            return  # no answer at all; the request never reached Chroma
         u = urllib.parse.urlparse(self.server.backend)
         try:
             conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
@@ -197,12 +220,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        if (self.command == "DELETE" and "/collections/" in self.path
-                and not self.server.killed.is_set()):
-            self.server.victim_proc.kill()
-            self.server.victim_proc.wait()
-            self.server.killed.set()
-            self.close_connection = True
+        if self.kill_now():
+            self.kill()
             return  # no answer at all
         self.send_response(resp.status)
         for k, v in resp.getheaders():
@@ -215,14 +234,31 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = forward
 
 
-def test_server_killed_mid_delete_rolls_back(chroma, vecsafe, tmp_path):
+MODES = {
+    # the delete took effect, then the server died: restored from the backup
+    "delete-after": (["delete", "victim"], "DELETE", True, "restored from backup",
+                     "collection.delete"),
+    # the server died before the delete reached it: nothing to restore
+    "delete-before": (["delete", "victim"], "DELETE", False, "collection unchanged",
+                      "collection.delete"),
+    # the rename took effect, then the server died: renamed back
+    "rename-after": (["rename", "victim", "victim-new"], "PUT", True, "renamed back",
+                     "collection.rename"),
+}
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_server_killed_mid_operation_rolls_back(chroma, vecsafe, tmp_path, mode):
+    if mode != "delete-after" and chroma.version != "1.5.9":
+        pytest.skip("the other rollback paths do not depend on the version: 1.5.9 only")
+    args, method, after_fwd, rollback_words, kind = MODES[mode]
     lv = Live(chroma, vecsafe, tmp_path)
     try:
         chroma.create(lv.server.url, [VICTIM, KEEP])
         before = chroma.dump(lv.server.url, ["victim"], queries=5)["victim"]
         old_folder = vector_folder_of(lv.data, "victim")
-        proxy = KillOnDelete(lv.server.url, lv.server.proc)
-        cmd = [str(vecsafe.path), "collection", "delete", "victim", "--server", proxy.url,
+        proxy = KillOnDelete(lv.server.url, lv.server.proc, method, after_fwd)
+        cmd = [str(vecsafe.path), "collection", *args, "--server", proxy.url,
                "--path", str(lv.data), "--repo", str(lv.repo), "--state-dir", str(lv.state),
                "--rollback-wait", "120", "--json"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -236,17 +272,26 @@ def test_server_killed_mid_delete_rolls_back(chroma, vecsafe, tmp_path):
         res = json.loads(out)
         assert proc.returncode != 0, (out, err)  # the delete did not happen
         assert res["result"] == "rolled_back", res
-        assert "restored from backup" in res["rollback"], res
+        assert rollback_words in res["rollback"], res
         # The collection is back, whole: count, ids, vectors, documents, metadata.
         after = chroma.dump(lv.server.url, ["victim"], queries=5)["victim"]
         assert after["count"] == 40
-        for key in ("ids", "embeddings", "documents", "metadatas", "neighbours", "metadata"):
+        for key in ("ids", "embeddings", "documents", "metadatas", "neighbours"):
             assert after[key] == before[key], key
-        # The deleted collection's folder is not left behind as an orphan.
-        assert not (lv.data / old_folder).exists()
+        # Collection metadata: every key as before; a restore into 0.5-0.6 may
+        # also spell out the index's configuration as hnsw:* keys.
+        assert {k: after["metadata"][k] for k in before["metadata"]} == before["metadata"]
+        assert all(k.startswith("hnsw:") for k in set(after["metadata"]) - set(before["metadata"]))
+        names = chroma.call("list", "--server", lv.server.url)["collections"]
+        assert "victim-new" not in names
+        # A deleted collection's folder is not left behind as an orphan.
+        if mode == "delete-after":
+            assert not (lv.data / old_folder).exists()
+        else:
+            assert vector_folder_of(lv.data, "victim") == old_folder
         rc, doc = vecsafe.json("check", "chroma", lv.data)
         assert not [f for f in doc["findings"] if f["code"] == "ORPHAN_VECTOR_FOLDER"], doc
-        rows = [e for e in lv.log() if e["kind"] == "collection.delete"]
+        rows = [e for e in lv.log() if e["kind"] == kind]
         assert [e["result"] for e in rows] == ["rolled_back", "started"]
         assert rows[0]["backup_id"] == res["backup_id"] and rows[0]["error"]
     finally:

@@ -281,17 +281,34 @@ def test_schedules_fire_on_real_sources_without_overlap(setup):
 
 
 def test_old_chroma_routes_really_work(setup, chroma_venv):
-    # A cold copy of the Chroma folder, taken the way a user of the old API would.
-    cold = setup.cli("backup", "dir", setup.chroma, "--repo", setup.repo)["snapshot"]["id"]
     server = ChromaServer(chroma_venv, setup.chroma, setup.tmp)
     try:
-        chroma_call(chroma_venv, "delete", "--server", server.url, "--name", "victim")
         d = setup.daemon(server_url=server.url)
         try:
+            # Hot backups while Chroma runs: the whole folder, then one collection.
+            status, body = d.call("POST", "/api/robust/backup", token=OPS,
+                                  body={"collection_name": None})
+            assert status == 200 and body["success"] is True, body
+            op = d.wait_op(body["operation_id"])
+            assert op["state"] == "succeeded", op
+            full = op["result"]["snapshot_id"]
+            assert op["result"]["bytes_read"] > 0
+            status, body = d.call("POST", "/api/robust/backup", token=OPS,
+                                  body={"collection_name": "keep"})
+            assert status == 200, body
+            op = d.wait_op(body["operation_id"])
+            assert op["state"] == "succeeded", op
+            one = op["result"]["snapshot_id"]
+            kinds = {s["id"]: s["source_kind"] for s in setup.snapshots()}
+            assert kinds == {full: "chroma", one: "chroma"}
             status, body = d.call("GET", "/api/robust/backups", token=READER)
             assert status == 200 and body["success"] is True
-            assert [b["backup_id"] for b in body["data"]] == [cold]
-            assert body["data"][0]["size_mb"] > 0
+            rows = {b["backup_id"]: b for b in body["data"]}
+            assert set(rows) == {full, one} and rows[full]["size_mb"] > 0
+            assert rows[one]["collection_name"] == "keep", rows
+            assert rows[full]["collection_name"] is None
+
+            chroma_call(chroma_venv, "delete", "--server", server.url, "--name", "victim")
 
             # Scan finds the deleted collection's vectors; execute brings them back.
             status, body = d.call("GET", "/api/robust/scan-recovery", token=OPS)
@@ -311,7 +328,7 @@ def test_old_chroma_routes_really_work(setup, chroma_venv):
             status, body = d.call("POST", "/api/robust/cleanup-backups", token=OPS)
             assert status == 200 and body["success"] is True
             assert d.wait_op(body["operation_id"])["state"] == "succeeded"
-            assert len(setup.snapshots()) == 1  # keep_last 2: nothing to remove
+            assert len(setup.snapshots()) == 2  # keep_last 2: nothing to remove
 
             status, body = d.call("GET", "/api/robust/health", token=READER)
             assert status == 200 and body["data"]["chroma_data_path"] == str(setup.chroma)
@@ -319,10 +336,10 @@ def test_old_chroma_routes_really_work(setup, chroma_venv):
             d.stop()
     finally:
         server.stop()
-    # Restore (Chroma stopped): the folder comes back as it was in the cold copy.
+    # Restore (Chroma stopped): the folder comes back as it was in the hot backup.
     d = setup.daemon()
     try:
-        status, body = d.call("POST", "/api/robust/restore", body={"backup_id": cold})
+        status, body = d.call("POST", "/api/robust/restore", body={"backup_id": full})
         assert status == 200 and body["success"] is True, body
         names = chroma_call(chroma_venv, "list", "--path", setup.chroma)["collections"]
         assert sorted(names) == ["keep", "victim"]
