@@ -47,6 +47,9 @@ struct StoreCapabilities {
   bool list_after_write = true;
   // Objects are files on a local filesystem (fsync and rename mean something).
   bool local_filesystem = false;
+  // How many Put()s of large objects the store wants at once (remote stores:
+  // half their concurrency= option); 0: no preference.
+  int parallel_puts = 0;
 };
 
 struct PutOptions {

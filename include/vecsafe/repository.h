@@ -118,8 +118,9 @@ struct OpenOptions {
   std::string password;
   // Worker threads of the backup/restore/verify pipelines. Default 0: one per core.
   int threads = 0;
-  // Packs uploaded at once by a backup. Default 0: 1 on a local filesystem
-  // (the disk is the limit), 4 on object stores (round trips are the limit).
+  // Packs uploaded at once by a backup. Default 0: the store's parallel_puts
+  // (S3/GCS: half their concurrency= URL option, so 4 by default: round trips
+  // are the limit), else 1 on a local filesystem (the disk is the limit), 4.
   int upload_threads = 0;
   // How long an operation waits for a conflicting lock before failing with
   // kLocked. Default: 0 (fail at once).

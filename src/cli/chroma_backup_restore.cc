@@ -108,7 +108,11 @@ void ChromaRestoreTarget::AddOptions(CLI::App* restore) {
                       "With --to-chroma: records per request. Default: 500");
   // --as is shared with other targets (--to-qdrant): add it only once.
   as_ = restore->get_option_no_throw("--as");
-  if (as_ == nullptr) {
+  if (as_ != nullptr) {
+    as_->description(
+        "With --to-qdrant or --to-chroma: the collection's name in the target. Default: its "
+        "original name");
+  } else {
     as_ = restore->add_option("--as", as_name_,
                               "With --to-chroma: the collection's name in the target. Default: "
                               "its original name");

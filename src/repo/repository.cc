@@ -152,9 +152,11 @@ RepositoryImpl::RepositoryImpl(std::unique_ptr<ObjectStore> store, const OpenOpt
   chunker_ = std::make_unique<Chunker>(cp);
   unsigned hw = std::thread::hardware_concurrency();
   threads_ = options.threads > 0 ? options.threads : static_cast<int>(hw == 0 ? 2 : hw);
-  upload_threads_ = options.upload_threads > 0                ? options.upload_threads
-                    : store_->Capabilities().local_filesystem ? 1
-                                                              : 4;
+  const StoreCapabilities caps = store_->Capabilities();
+  upload_threads_ = options.upload_threads > 0 ? options.upload_threads
+                    : caps.parallel_puts > 0   ? caps.parallel_puts
+                    : caps.local_filesystem    ? 1
+                                               : 4;
   hostname_ = options.hostname.empty() ? LocalHostname() : options.hostname;
 }
 

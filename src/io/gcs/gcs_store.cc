@@ -52,6 +52,7 @@ class GcsStore final : public ObjectStore {
     caps.ranged_get = true;
     caps.list_after_write = true;
     caps.local_filesystem = false;
+    caps.parallel_puts = (o_.concurrency + 1) / 2;  // room left for reads and parts
     return caps;
   }
 

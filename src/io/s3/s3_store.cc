@@ -47,6 +47,7 @@ class S3Store final : public ObjectStore {
     caps.ranged_get = true;
     caps.list_after_write = true;
     caps.local_filesystem = false;
+    caps.parallel_puts = (o_.concurrency + 1) / 2;  // room left for reads and parts
     caps.conditional_put = ConditionalPutSupported();
     return caps;
   }

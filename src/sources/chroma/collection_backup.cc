@@ -310,41 +310,6 @@ Result<std::string> ReadSnapshotFile(Repository& repo, const Manifest& m, const 
   return out;
 }
 
-// The HNSW parameters of a collection configuration as legacy metadata keys:
-// 0.6 {"hnsw_configuration": {...}}, 1.0 {"hnsw": {...}}, 1.5
-// {"keys": {"#embedding": {"float_list": {"vector_index": {"config": {"hnsw": {...}}}}}}}.
-nlohmann::json HnswParamsFromConfiguration(const nlohmann::json& config) {
-  nlohmann::json out = nlohmann::json::object();
-  if (!config.is_object()) return out;
-  const nlohmann::json* hnsw = nullptr;
-  for (const char* k : {"hnsw_configuration", "hnsw"}) {
-    if (config.contains(k) && config[k].is_object()) hnsw = &config[k];
-  }
-  const auto ptr =
-      nlohmann::json::json_pointer("/keys/#embedding/float_list/vector_index/config/hnsw");
-  if (hnsw == nullptr && config.contains(ptr) && config[ptr].is_object()) hnsw = &config[ptr];
-  if (hnsw == nullptr) return out;
-  static const std::pair<const char*, const char*> kMap[] = {
-      {"ef_construction", "hnsw:construction_ef"},
-      {"ef_search", "hnsw:search_ef"},
-      {"M", "hnsw:M"},
-      {"max_neighbors", "hnsw:M"},
-      {"num_threads", "hnsw:num_threads"},
-      {"resize_factor", "hnsw:resize_factor"},
-      {"batch_size", "hnsw:batch_size"},
-      {"sync_threshold", "hnsw:sync_threshold"}};
-  for (const auto& [from, to] : kMap) {
-    if (hnsw->contains(from) && (*hnsw)[from].is_number()) out[to] = (*hnsw)[from];
-  }
-  // Chroma requires batch_size <= sync_threshold; keep the pair only when it holds.
-  if (out.contains("hnsw:batch_size") && out.contains("hnsw:sync_threshold") &&
-      out["hnsw:batch_size"].get<double>() > out["hnsw:sync_threshold"].get<double>()) {
-    out.erase("hnsw:batch_size");
-    out.erase("hnsw:sync_threshold");
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string CollectionData::Space() const {
@@ -570,12 +535,6 @@ Result<CollectionRestoreResult> RestoreCollectionToServer(const CollectionData& 
   }
   nlohmann::json meta = data.metadata.is_object() ? data.metadata : nlohmann::json::object();
   if (!meta.contains("hnsw:space")) meta["hnsw:space"] = data.Space();
-  // Index parameters kept only in the configuration (0.6+, 1.x) travel as
-  // the legacy `hnsw:` metadata keys, which every release understands.
-  const nlohmann::json params = HnswParamsFromConfiguration(data.configuration);
-  for (auto it = params.begin(); it != params.end(); ++it) {
-    if (!meta.contains(it.key())) meta[it.key()] = it.value();
-  }
   VS_ASSIGN_OR_RETURN(RemoteCollection rc, http->CreateCollection(res.name, meta));
   const auto& r = data.records;
   const size_t batch = std::max<size_t>(1, options.batch_size);

@@ -164,20 +164,28 @@ class OpJournal {
   OpJournal(const SafeOpOptions& o, SafeOpReport& r) : report_(r) {
     auto j =
         ops::Journal::Open(o.state_dir.empty() ? ops::DefaultStateDir() : fs::path(o.state_dir));
-    if (j.ok()) journal_ = std::move(*j);
+    if (j.ok()) {
+      journal_ = std::move(*j);
+    } else {
+      open_status_ = j.status();
+    }
     entry_.actor = ops::CliActor();
     entry_.kind = r.kind;
     entry_.target = r.name;
     entry_.params = {{"server", o.server_url}, {"path", AbsFolder(o.path)}};
     if (!r.new_name.empty()) entry_.params["new_name"] = r.new_name;
   }
-  // Journal failures never stop the operation; they are reported.
-  void Started() {
+  // An operation that cannot be journaled does not start.
+  Status Started() {
+    const std::string hint =
+        "Pass a writable --state-dir (or set VECSAFE_STATE_DIR); nothing was changed.";
     entry_.result = "started";
-    if (!journal_) return;
+    if (!journal_) return open_status_.WithContext("operation journal").WithHint(hint);
     auto row = journal_->Append(entry_);
-    if (row.ok()) entry_.op_id = row->op_id;
+    if (!row.ok()) return row.status().WithContext("operation journal").WithHint(hint);
+    entry_.op_id = row->op_id;
     report_.op_id = entry_.op_id;
+    return Status::OK();
   }
   void Finish(int64_t duration_ms) {
     entry_.result = report_.result;
@@ -187,10 +195,10 @@ class OpJournal {
     entry_.params = report_.ToJson();
     if (journal_) journal_->Append(entry_).status().IgnoreError();
   }
-  bool open() const { return journal_ != nullptr; }
 
  private:
   SafeOpReport& report_;
+  Status open_status_;
   std::unique_ptr<ops::Journal> journal_;
   ops::JournalEntry entry_;
 };
@@ -256,7 +264,7 @@ Result<SafeOpReport> Run(const std::string& name, const std::string& new_name,
   }
 
   OpJournal journal(o, r);
-  journal.Started();
+  VS_RETURN_IF_ERROR(journal.Started());
   auto backup = fns.backup(p.base, name);
   if (!backup.ok()) {
     r.result = "failed";

@@ -155,6 +155,12 @@ def test_bad_input_changes_nothing(live, tmp_path):
     proc = live.vecsafe.run("collection", "rename", "keep", "kept", "--server", live.server.url,
                             "--path", broken, "--repo", live.repo, "--state-dir", live.state)
     assert proc.returncode != 0 and "HINT" in proc.stderr, proc.stderr
+    # No journal, no operation: a state folder that cannot be created.
+    not_a_dir = tmp_path / "state-file"
+    not_a_dir.write_text("x")
+    proc = live.vecsafe.run("collection", "delete", "keep", "--server", live.server.url,
+                            "--path", live.data, "--repo", live.repo, "--state-dir", not_a_dir)
+    assert proc.returncode != 0 and "journal" in proc.stderr and "HINT" in proc.stderr
     assert tree_digest(live.data) == digest
     assert live.vecsafe.json("snapshots", "--repo", live.repo)[1] == snaps_before
     names = live.chroma.call("list", "--server", live.server.url)["collections"]
@@ -270,8 +276,12 @@ def test_server_killed_mid_operation_rolls_back(chroma, vecsafe, tmp_path, mode)
         # The collection is back, whole: count, ids, vectors, documents, metadata.
         after = chroma.dump(lv.server.url, ["victim"], queries=5)["victim"]
         assert after["count"] == 40
-        for key in ("ids", "embeddings", "documents", "metadatas", "neighbours", "metadata"):
+        for key in ("ids", "embeddings", "documents", "metadatas", "neighbours"):
             assert after[key] == before[key], key
+        # Collection metadata: every key as before; a restore into 0.5-0.6 may
+        # also spell out the index's configuration as hnsw:* keys.
+        assert {k: after["metadata"][k] for k in before["metadata"]} == before["metadata"]
+        assert all(k.startswith("hnsw:") for k in set(after["metadata"]) - set(before["metadata"]))
         names = chroma.call("list", "--server", lv.server.url)["collections"]
         assert "victim-new" not in names
         # A deleted collection's folder is not left behind as an orphan.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "io/gcs/gcs_store.h"
 #include "io/memory_store.h"
 
 namespace vecsafe::http {
@@ -90,6 +91,23 @@ TEST(RemoteCommonTest, ALostAnswerToOurOwnCreateIsASuccess) {
   EXPECT_EQ(CreateResult(store, exists, 2, "locks/a", "theirs").code(), ErrorCode::kAlreadyExists);
   EXPECT_EQ(CreateResult(store, exists, 1, "locks/a", "mine").code(), ErrorCode::kAlreadyExists);
   EXPECT_TRUE(CreateResult(store, Status::OK(), 1, "locks/b", "x").ok());
+}
+
+TEST(RemoteCommonTest, ConcurrencySetsHowManyPacksABackupUploadsAtOnce) {
+  auto env = [](const char* name) -> std::optional<std::string> {
+    if (std::string(name) == "STORAGE_EMULATOR_HOST") return "127.0.0.1:1";
+    return std::nullopt;
+  };
+  for (auto [n, want] : {std::pair{"1", 1}, std::pair{"6", 3}, std::pair{"16", 8}}) {
+    auto o = gcs::ResolveGcsOptions("b", "p", {{"concurrency", n}}, env);
+    ASSERT_TRUE(o.ok()) << o.status().ToString();
+    auto store = gcs::NewGcsStore(*o);  // connects to nothing until used
+    ASSERT_TRUE(store.ok());
+    EXPECT_EQ((*store)->Capabilities().parallel_puts, want) << "concurrency=" << n;
+  }
+  auto defaults = gcs::ResolveGcsOptions("b", "p", {}, env);
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ((*gcs::NewGcsStore(*defaults))->Capabilities().parallel_puts, 4);
 }
 
 }  // namespace
