@@ -429,7 +429,8 @@ Status S3ErrorToStatus(const HttpResponse& response, const S3Options& o, std::st
                   "Get fresh temporary credentials (AWS_SESSION_TOKEN with its key pair, e.g. "
                   "`aws sts get-session-token` or `aws sso login`) and run again.");
   }
-  if (code == "InvalidToken" || code == "InvalidSecurity") {
+  // MinIO says InvalidTokenId where AWS says InvalidToken.
+  if (code == "InvalidToken" || code == "InvalidSecurity" || code == "InvalidTokenId") {
     return Status(ErrorCode::kUnauthenticated, "the session token was refused: " + detail,
                   "Check AWS_SESSION_TOKEN: it must belong to AWS_ACCESS_KEY_ID; unset it for "
                   "long-term keys.");

@@ -1,5 +1,6 @@
 """Bad settings through the CLI against the real servers: a wrong secret
-(refused by MinIO's SigV4 check), an unknown access key, a missing bucket, a
+(refused by MinIO's SigV4 check), an unknown access key, a session token that
+does not belong to the key, a missing bucket, a
 wrong region, a skewed clock (faketime), and GCS credentials whose token is
 refused or expired. Each must fail with the documented error (VS-<n>, exit
 status from the error table) and a HINT, and write nothing: the bucket is
@@ -67,6 +68,16 @@ def test_unknown_access_key_is_refused(cli, s3_repo):
         "backup", "dir", src, "--repo", t.url)
     assert_error(r, "kUnauthenticated", in_message="does not know access key 'AKIANOSUCHKEY'")
     assert "HINT: Check AWS_ACCESS_KEY_ID" in r.err
+    assert all_objects(t) == before
+
+
+def test_a_session_token_that_does_not_belong_is_refused(cli, s3_repo):
+    t, _, src = s3_repo
+    before = all_objects(t)
+    r = Cli(cli.bin, t.env(cli.env, AWS_SESSION_TOKEN="not-a-session-token"))(
+        "backup", "dir", src, "--repo", t.url)
+    assert_error(r, "kUnauthenticated", in_message="session token was refused")
+    assert "HINT: Check AWS_SESSION_TOKEN" in r.err
     assert all_objects(t) == before
 
 
