@@ -67,6 +67,7 @@ def wait_for(pred, proc, timeout=120, step=0.02):
     return False
 
 
+@pytest.mark.asan  # the drivers' threads under ASan+UBSan, through the whole CLI
 def test_roundtrip_forget_prune(cli, target, tmp_path):
     c = rcli(cli, target)
     c("init", "--repo", target.url, *FAST_KDF, check=0)
