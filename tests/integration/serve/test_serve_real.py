@@ -330,6 +330,19 @@ def test_old_chroma_routes_really_work(setup, chroma_venv):
             assert d.wait_op(body["operation_id"])["state"] == "succeeded"
             assert len(setup.snapshots()) == 2  # keep_last 2: nothing to remove
 
+            # Safe rename and delete through Chroma's API, each backed up first.
+            op = d.submit("POST", "/api/v1/collections/rename",
+                          {"source": "chroma", "from": "keep", "to": "kept"})
+            assert op["state"] == "succeeded", op
+            op = d.submit("POST", "/api/v1/collections/delete",
+                          {"source": "chroma", "collection": "kept"})
+            assert op["state"] == "succeeded", op
+            names = chroma_call(chroma_venv, "list", "--server", server.url)["collections"]
+            assert names == ["victim-back"]
+            assert len(setup.snapshots()) == 4  # a backup before each change
+            kinds = [e["kind"] for e in d.call("GET", "/api/v1/journal?limit=50")[1]["entries"]]
+            assert "collection.delete" in kinds and "collection.rename" in kinds
+
             status, body = d.call("GET", "/api/robust/health", token=READER)
             assert status == 200 and body["data"]["chroma_data_path"] == str(setup.chroma)
         finally:
