@@ -1083,6 +1083,14 @@ void ApiServer::Routes() {
       auto src = resolve_source(OptString(body, "source"), /*chroma_only=*/true);
       if (!src.ok()) return SendError(res, src.status());
       const std::string k = kind;
+      if (k != "recovery.scan" && src->server_url.empty()) {
+        // These go through Chroma's own API (`--server` of the verbs).
+        return SendError(res, FailedPrecondition("source \"" + src->name +
+                                                     "\" has no server_url: this needs the "
+                                                     "running Chroma server",
+                                                 "Set \"server_url\" on the source in the "
+                                                 "config (http://HOST:PORT)."));
+      }
       std::vector<std::string> args;
       json params = body;
       json plan;
