@@ -407,6 +407,11 @@ Status S3ErrorToStatus(const HttpResponse& response, const S3Options& o, std::st
                         "` or `mc mb ALIAS/" + o.bucket +
                         "`), or fix the bucket name in the repository URL.");
   }
+  if (code == "InvalidBucketName") {
+    return InvalidArgument("'" + o.bucket + "' is not a valid bucket name: " + detail,
+                           "S3 bucket names have 3 to 63 characters: lowercase letters, digits, "
+                           "dots and hyphens, starting and ending with a letter or digit.");
+  }
   if (code == "NoSuchKey" || code == "NoSuchUpload" || (st == 404 && code.empty())) {
     return NotFound("no such object: " + detail);
   }

@@ -97,6 +97,11 @@ def test_missing_bucket_is_named_and_not_created(cli, minio, fake_gcs, tmp_path)
             assert_error(r, "kRepoNotFound", in_message="gs://vs-no-such-bucket/p")
     status, _ = minio.client.request("GET", "/vs-no-such-bucket", {"list-type": "2"})
     assert status == 404
+    # A name S3 does not allow at all (too short) is a usage error, not an i/o error.
+    r = Cli(cli.bin, Target("s3", minio, "b1", "p").env(cli.env))("init", "--repo", "s3://b1/p",
+                                                                 *FAST_KDF)
+    assert_error(r, "kInvalidArgument", in_message="'b1' is not a valid bucket name")
+    assert "3 to 63 characters" in r.err
     with pytest.raises(Exception):
         fake_gcs.list_names("vs-no-such-bucket")
 
