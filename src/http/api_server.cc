@@ -940,6 +940,10 @@ void ApiServer::Routes() {
            auto src = resolve_source(OptString(body, "source"), /*chroma_only=*/false);
            if (!src.ok()) return SendError(res, src.status());
            const std::string coll = OptString(body, "collection");
+           if (!coll.empty() && src->type == service::SourceType::kDir) {
+             return SendError(res, InvalidArgument("a dir source has no collections",
+                                                   "Leave out \"collection\"."));
+           }
            accepted(res, d->SubmitWork("backup", src->name, actor(p), "source:" + src->name,
                                        {{"collection", coll}}, backup_work(*src, coll, actor(p))));
          }));
@@ -975,6 +979,11 @@ void ApiServer::Routes() {
                                                 "or \"to_chroma\""));
         }
         if (!OptString(body, "collection").empty()) {
+          if (to_q.empty()) {
+            return SendError(res, InvalidArgument("\"collection\" goes with \"to_qdrant\"",
+                                                  "A Chroma collection snapshot holds one "
+                                                  "collection: restore it with \"to_chroma\"."));
+          }
           args.insert(args.end(), {"--collection", OptString(body, "collection")});
         }
         if (!OptString(body, "as").empty())

@@ -197,6 +197,13 @@ def test_every_job_kind_through_api_v1(setup):
         assert (out / "a.bin").read_bytes() == (setup.files / "a.bin").read_bytes()
         assert (out / "b.txt").read_text() == (setup.files / "b.txt").read_text()
 
+        status, body = d.call("POST", "/api/v1/backups", token=OPS,
+                              body={"source": "files", "collection": "x"})
+        assert status == 400 and body["error"]["code"] == "VS-1", body
+        status, body = d.call("POST", f"/api/v1/backups/{files_snap}/restore",
+                              body={"to": str(out) + "2", "collection": "x"})
+        assert status == 400, body
+
         # Delete one backup.
         op = d.submit("DELETE", f"/api/v1/backups/{q_snap}?repository=s3")
         assert op["state"] == "succeeded", op
@@ -330,6 +337,16 @@ def test_old_chroma_routes_really_work(setup, chroma_venv):
             assert status == 200 and body["success"] is True
             assert d.wait_op(body["operation_id"])["state"] == "succeeded"
             assert len(setup.snapshots()) == 2  # keep_last 2: nothing to remove
+
+            # The collection snapshot recreated under a new name through Chroma's API.
+            op = d.submit("POST", f"/api/v1/backups/{one}/restore",
+                          {"to_chroma": server.url, "as": "keep-copy"})
+            assert op["state"] == "succeeded", op
+            copy = chroma_call(chroma_venv, "dump", "--server", server.url, "--name",
+                               "keep-copy", "--name", "keep")["collections"]
+            assert copy["keep-copy"]["ids"] == copy["keep"]["ids"]
+            assert copy["keep-copy"]["embeddings"] == copy["keep"]["embeddings"]
+            chroma_call(chroma_venv, "delete", "--server", server.url, "--name", "keep-copy")
 
             # Safe rename and delete through Chroma's API, each backed up first.
             op = d.submit("POST", "/api/v1/collections/rename",
