@@ -1,6 +1,8 @@
 #include "http/api_server.h"
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -8,6 +10,8 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -157,12 +161,16 @@ ApiServer::ApiServer(service::Daemon* daemon) : daemon_(daemon) {
   }
   server_->new_task_queue = [] { return new httplib::ThreadPool(16); };
   server_->set_payload_max_length(static_cast<size_t>(cfg->max_body_bytes));
-  // Debian's cpp-httplib is a shared library built with a listen backlog of 5:
-  // a burst of clients (50 at once) overflows it and the kernel resets some
-  // connections. Keep the socket to raise the backlog after binding.
+  // Debian's cpp-httplib is a shared library built with a listen backlog of 5
+  // and without TCP_NODELAY: a burst of clients (50 at once) overflows the
+  // backlog and the kernel resets some connections. Keep the socket to raise
+  // the backlog after binding.
   server_->set_socket_options([this](int sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    // Accepted sockets inherit it: the header and body writes of a response
+    // must not wait for the client's delayed ACK (Nagle), ~40 ms a request.
+    ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
     listen_fd_ = sock;
   });
   server_->set_read_timeout(30, 0);
@@ -601,15 +609,40 @@ void ApiServer::Routes() {
                            {"operation_id", *id}});
                }));
 
-  auto list_backups = [d, resolve_repo](const std::string& repo_name,
-                                        const std::string& who) -> Result<json> {
+  // The snapshot list of a repository costs a child process (open the
+  // repository, read every manifest): it is kept for up to 10 s, and only
+  // while no operation (backup, forget, restore, ...) finished in between.
+  struct ListCache {
+    std::mutex mu;
+    struct Entry {
+      std::chrono::steady_clock::time_point at;
+      uint64_t generation = 0;
+      json list;
+    };
+    std::map<std::string, Entry> by_url;
+  };
+  auto cache = std::make_shared<ListCache>();
+  auto list_backups = [d, resolve_repo, cache](const std::string& repo_name,
+                                               const std::string& who) -> Result<json> {
     VS_ASSIGN_OR_RETURN(const service::RepositoryConfig repo, resolve_repo(repo_name));
+    const uint64_t generation = d->operations().finished_count();
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(cache->mu);
+      auto it = cache->by_url.find(repo.url);
+      if (it != cache->by_url.end() && it->second.generation == generation &&
+          now - it->second.at < std::chrono::seconds(10)) {
+        return it->second.list;
+      }
+    }
     service::JobOutcome out =
         service::RunVerb(*d->config(), &repo, nullptr, {"snapshots"}, who, nullptr, 120);
     if (!out.status.ok()) return out.status;
     json list = out.details;
     if (list.is_object() && list.contains("snapshots")) list = list["snapshots"];
     if (!list.is_array()) list = json::array();
+    std::lock_guard lock(cache->mu);
+    cache->by_url[repo.url] = {now, generation, list};
     return list;
   };
 
@@ -907,6 +940,10 @@ void ApiServer::Routes() {
            auto src = resolve_source(OptString(body, "source"), /*chroma_only=*/false);
            if (!src.ok()) return SendError(res, src.status());
            const std::string coll = OptString(body, "collection");
+           if (!coll.empty() && src->type == service::SourceType::kDir) {
+             return SendError(res, InvalidArgument("a dir source has no collections",
+                                                   "Leave out \"collection\"."));
+           }
            accepted(res, d->SubmitWork("backup", src->name, actor(p), "source:" + src->name,
                                        {{"collection", coll}}, backup_work(*src, coll, actor(p))));
          }));
@@ -942,6 +979,11 @@ void ApiServer::Routes() {
                                                 "or \"to_chroma\""));
         }
         if (!OptString(body, "collection").empty()) {
+          if (to_q.empty()) {
+            return SendError(res, InvalidArgument("\"collection\" goes with \"to_qdrant\"",
+                                                  "A Chroma collection snapshot holds one "
+                                                  "collection: restore it with \"to_chroma\"."));
+          }
           args.insert(args.end(), {"--collection", OptString(body, "collection")});
         }
         if (!OptString(body, "as").empty())
@@ -1050,6 +1092,14 @@ void ApiServer::Routes() {
       auto src = resolve_source(OptString(body, "source"), /*chroma_only=*/true);
       if (!src.ok()) return SendError(res, src.status());
       const std::string k = kind;
+      if (k != "recovery.scan" && src->server_url.empty()) {
+        // These go through Chroma's own API (`--server` of the verbs).
+        return SendError(res, FailedPrecondition("source \"" + src->name +
+                                                     "\" has no server_url: this needs the "
+                                                     "running Chroma server",
+                                                 "Set \"server_url\" on the source in the "
+                                                 "config (http://HOST:PORT)."));
+      }
       std::vector<std::string> args;
       json params = body;
       json plan;

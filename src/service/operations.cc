@@ -174,7 +174,13 @@ Status OperationManager::Cancel(const std::string& id) {
   return Status::OK();
 }
 
+uint64_t OperationManager::finished_count() const {
+  std::lock_guard lock(mu_);
+  return finished_count_;
+}
+
 void OperationManager::Finish(Entry& e, OpOutcome outcome) {
+  ++finished_count_;
   e.info.finished_ms = clock_->NowMs();
   e.info.result = std::move(outcome.result);
   if (outcome.status.ok()) {

@@ -102,6 +102,9 @@ class OperationManager {
 
   size_t queued() const;
   size_t running() const;
+  // How many operations have finished since start (a change marker for caches
+  // of what operations may change, like the list of snapshots).
+  uint64_t finished_count() const;
   void SetFinishHook(FinishHook hook);
   // Stops accepting work, cancels what is queued and asks running work to stop.
   void Shutdown();
@@ -125,6 +128,7 @@ class OperationManager {
   std::deque<std::string> finished_order_;             // guarded by mu_
   std::map<std::string, std::string> busy_keys_;       // key -> op id; guarded by mu_
   size_t running_ = 0;                                 // guarded by mu_
+  uint64_t finished_count_ = 0;                        // guarded by mu_
   FinishHook finish_hook_;                             // guarded by mu_
   std::vector<std::thread> workers_;
 };

@@ -14,7 +14,10 @@ schedule, answers some requests with a fault instead of forwarding them:
 
 --delay-ms N holds every request whose body is at least --delay-min-bytes for
 N ms before forwarding it (a slow link: keeps a backup running long enough to
-race or kill it). The statistics also count request body bytes forwarded
+race or kill it). --cut-after N lets the first N such large requests through and
+holds every later one until the client goes away, never forwarding it (a link
+that dies mid-upload: the client stalls there deterministically, "held" in the
+statistics). The statistics also count request body bytes forwarded
 upstream ("bytes_up") and requests by method.
 
 Every fault kind leaves the upstream consistent, so a client that retries
@@ -46,7 +49,8 @@ class Proxy:
         u = urllib.parse.urlparse(args.upstream)
         self.up_host, self.up_port = u.hostname, u.port or 80
         self.kinds = [k for k in args.kinds.split(",") if k]
-        self.stats = {"requests": 0, "forwarded": 0, "bytes_up": 0, "methods": {},
+        self.large = 0
+        self.stats = {"requests": 0, "forwarded": 0, "held": 0, "bytes_up": 0, "methods": {},
                       "faults": {k: 0 for k in self.kinds}}
         self.faults_done = 0
 
@@ -81,8 +85,15 @@ class Proxy:
                 method = request_line.split(" ", 1)[0]
                 self.stats["methods"][method] = self.stats["methods"].get(method, 0) + 1
                 self.save_stats()
-                if self.args.delay_ms and len(body) >= self.args.delay_min_bytes:
-                    await asyncio.sleep(self.args.delay_ms / 1000)
+                if len(body) >= self.args.delay_min_bytes:
+                    self.large += 1
+                    if 0 <= self.args.cut_after < self.large:
+                        self.stats["held"] += 1
+                        self.save_stats()
+                        await reader.read()  # until the client closes; never forwarded
+                        return
+                    if self.args.delay_ms:
+                        await asyncio.sleep(self.args.delay_ms / 1000)
                 if kind == "drop":
                     return
                 if kind in FAULT_BODIES:
@@ -218,6 +229,8 @@ async def main():
     p.add_argument("--delay-ms", type=int, default=0, help="hold large requests this long")
     p.add_argument("--delay-min-bytes", type=int, default=1 << 20,
                    help="bodies at least this large are held by --delay-ms")
+    p.add_argument("--cut-after", type=int, default=-1,
+                   help="hold (never forward) large requests after the first N")
     args = p.parse_args()
     host, port = args.listen.rsplit(":", 1)
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -407,6 +407,11 @@ Status S3ErrorToStatus(const HttpResponse& response, const S3Options& o, std::st
                         "` or `mc mb ALIAS/" + o.bucket +
                         "`), or fix the bucket name in the repository URL.");
   }
+  if (code == "InvalidBucketName") {
+    return InvalidArgument("'" + o.bucket + "' is not a valid bucket name: " + detail,
+                           "S3 bucket names have 3 to 63 characters: lowercase letters, digits, "
+                           "dots and hyphens, starting and ending with a letter or digit.");
+  }
   if (code == "NoSuchKey" || code == "NoSuchUpload" || (st == 404 && code.empty())) {
     return NotFound("no such object: " + detail);
   }
@@ -429,7 +434,8 @@ Status S3ErrorToStatus(const HttpResponse& response, const S3Options& o, std::st
                   "Get fresh temporary credentials (AWS_SESSION_TOKEN with its key pair, e.g. "
                   "`aws sts get-session-token` or `aws sso login`) and run again.");
   }
-  if (code == "InvalidToken" || code == "InvalidSecurity") {
+  // MinIO says InvalidTokenId where AWS says InvalidToken.
+  if (code == "InvalidToken" || code == "InvalidSecurity" || code == "InvalidTokenId") {
     return Status(ErrorCode::kUnauthenticated, "the session token was refused: " + detail,
                   "Check AWS_SESSION_TOKEN: it must belong to AWS_ACCESS_KEY_ID; unset it for "
                   "long-term keys.");

@@ -82,12 +82,13 @@ def fake_gcs(go_servers, tmp_path_factory):
 def fault_proxy(tmp_path):
     """Starts tests/harness/fault_proxy.py in front of an upstream; returns a starter.
 
-    start(upstream_url, seed=.., rate=.., kinds=.., delay_ms=..) -> (proxy_url, stats_path)
+    start(upstream_url, seed=.., rate=.., kinds=.., delay_ms=.., cut_after=..)
+        -> (proxy_url, stats_path)
     """
     procs = []
 
     def start(upstream, seed=1, rate=0.3, kinds="drop,500,503,slowdown,truncate",
-              max_faults=1000, after=0, delay_ms=0, delay_min_bytes=1 << 20):
+              max_faults=1000, after=0, delay_ms=0, delay_min_bytes=1 << 20, cut_after=-1):
         port = free_port()
         stats = tmp_path / f"proxy-{port}.json"
         proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "harness" / "fault_proxy.py"),
@@ -96,6 +97,7 @@ def fault_proxy(tmp_path):
                                  "--max-faults", str(max_faults), "--after", str(after),
                                  "--delay-ms", str(delay_ms),
                                  "--delay-min-bytes", str(delay_min_bytes),
+                                 "--cut-after", str(cut_after),
                                  "--stats", str(stats)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         procs.append(proc)

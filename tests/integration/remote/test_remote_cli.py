@@ -11,9 +11,9 @@ STORAGE_EMULATOR_HOST). Each test runs once per server.
   - a backup killed (-9) in the middle of its uploads leaves no snapshot,
     `verify` passes, and the next run uploads only what was not yet indexed.
 
-A fault proxy (tests/harness/fault_proxy.py, no faults, 16 MiB pack PUTs held
-for a few hundred ms) plays a slow link so that a backup is reliably still
-running when it is raced or killed.
+A fault proxy (tests/harness/fault_proxy.py, no faults) plays a slow link
+(16 MiB pack PUTs held 1.5 s) so that a backup is reliably still running when
+it is raced, or a link that dies after 8 pack uploads for the kill.
 Cost: ~40-70 s for both servers (about 0.7 GiB uploaded over loopback).
 """
 import json
@@ -67,6 +67,7 @@ def wait_for(pred, proc, timeout=120, step=0.02):
     return False
 
 
+@pytest.mark.asan  # the drivers' threads under ASan+UBSan, through the whole CLI
 def test_roundtrip_forget_prune(cli, target, tmp_path):
     c = rcli(cli, target)
     c("init", "--repo", target.url, *FAST_KDF, check=0)
@@ -141,7 +142,7 @@ def test_gcs_deployment_variables_name_the_same_repository(cli, fake_gcs, tmp_pa
 def test_locks_two_backups_and_prune_during_a_backup(cli, target, tmp_path, fault_proxy):
     c = rcli(cli, target)
     c("init", "--repo", target.url, *FAST_KDF, check=0)
-    proxy, _ = fault_proxy(target.endpoint, rate=0, kinds="", delay_ms=700)
+    proxy, _ = fault_proxy(target.endpoint, rate=0, kinds="", delay_ms=1500)
     slow = rcli(cli, target.via(proxy))
     a = random_tree(tmp_path / "a", 3, 12 * MIB, seed=1)
     b = random_tree(tmp_path / "b", 3, 12 * MIB, seed=2)
@@ -176,18 +177,20 @@ def test_killed_backup_leaves_no_snapshot_and_the_next_run_reuses_its_packs(
     # 144 MiB of random data: 9-10 packs of 16 MiB; an index checkpoint every 4 packs.
     src = random_tree(tmp_path / "src", 9, 16 * MIB, seed=5)
     total = sum(p.stat().st_size for p in src.iterdir())
-    proxy, pstats = fault_proxy(target.endpoint, rate=0, kinds="", delay_ms=400)
+    # The link dies after 8 pack uploads: the backup stalls there, whatever the load.
+    proxy, pstats = fault_proxy(target.endpoint, rate=0, kinds="", delay_ms=100, cut_after=8)
     slow = rcli(cli, target.via(proxy))
 
     p = start_backup(slow, src, target.url)
-    # Kill it once two checkpoints (8 packs) are indexed, before it can finish.
+    # Kill it once two checkpoints (8 packs) are indexed; it cannot finish.
     assert wait_for(lambda: len(target.keys("index/")) >= 2, p), p.communicate()
+    assert wait_for(lambda: read_stats(pstats)["held"] >= 1, p)
     p.send_signal(signal.SIGKILL)
     p.communicate(timeout=60)
     assert p.returncode == -signal.SIGKILL
     # Requests the proxy still holds land after the kill: wait until it forwarded them all.
     deadline = time.monotonic() + 30
-    while (s := read_stats(pstats))["forwarded"] < s["requests"]:
+    while (s := read_stats(pstats))["forwarded"] + s["held"] < s["requests"]:
         assert time.monotonic() < deadline, s
         time.sleep(0.05)
     first_up = s["bytes_up"]

@@ -1,5 +1,6 @@
 """Bad settings through the CLI against the real servers: a wrong secret
-(refused by MinIO's SigV4 check), an unknown access key, a missing bucket, a
+(refused by MinIO's SigV4 check), an unknown access key, a session token that
+does not belong to the key, a missing bucket, a
 wrong region, a skewed clock (faketime), and GCS credentials whose token is
 refused or expired. Each must fail with the documented error (VS-<n>, exit
 status from the error table) and a HINT, and write nothing: the bucket is
@@ -70,6 +71,16 @@ def test_unknown_access_key_is_refused(cli, s3_repo):
     assert all_objects(t) == before
 
 
+def test_a_session_token_that_does_not_belong_is_refused(cli, s3_repo):
+    t, _, src = s3_repo
+    before = all_objects(t)
+    r = Cli(cli.bin, t.env(cli.env, AWS_SESSION_TOKEN="not-a-session-token"))(
+        "backup", "dir", src, "--repo", t.url)
+    assert_error(r, "kUnauthenticated", in_message="session token was refused")
+    assert "HINT: Check AWS_SESSION_TOKEN" in r.err
+    assert all_objects(t) == before
+
+
 def test_missing_bucket_is_named_and_not_created(cli, minio, fake_gcs, tmp_path):
     src = make_tree(tmp_path / "src", seed=1, n_files=3, large_files=0)
     for t in (Target("s3", minio, "vs-no-such-bucket", "p"),
@@ -86,6 +97,11 @@ def test_missing_bucket_is_named_and_not_created(cli, minio, fake_gcs, tmp_path)
             assert_error(r, "kRepoNotFound", in_message="gs://vs-no-such-bucket/p")
     status, _ = minio.client.request("GET", "/vs-no-such-bucket", {"list-type": "2"})
     assert status == 404
+    # A name S3 does not allow at all (too short) is a usage error, not an i/o error.
+    r = Cli(cli.bin, Target("s3", minio, "b1", "p").env(cli.env))("init", "--repo", "s3://b1/p",
+                                                                 *FAST_KDF)
+    assert_error(r, "kInvalidArgument", in_message="'b1' is not a valid bucket name")
+    assert "3 to 63 characters" in r.err
     with pytest.raises(Exception):
         fake_gcs.list_names("vs-no-such-bucket")
 

@@ -82,5 +82,14 @@ def test_200_concurrent_requests_while_a_backup_runs(vecsafe_bin, tmp_path, env,
                                env=env, capture_output=True, text=True, check=True).stdout
         assert backup["result"]["snapshot_id"] in snaps
         assert burst < 30
+        # Disk usage of the data and backup paths, with the repository's own size.
+        status, body = d.call("GET", "/api/v1/disk-usage", token=READER)
+        assert status == 200
+        paths = {(p["name"], p["kind"]): p for p in body["paths"]}
+        assert set(paths) == {("files", "data"), ("main", "backup")}, paths
+        on_disk = sum(f.stat().st_size for f in repo.rglob("*") if f.is_file())
+        assert paths[("main", "backup")]["repository_bytes"] == on_disk > 200_000
+        for p in paths.values():
+            assert 0 < p["used_bytes"] <= p["total_bytes"] and 0 < p["used_ratio"] < 1
     finally:
         d.stop()

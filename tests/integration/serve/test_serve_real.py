@@ -3,10 +3,11 @@ real Chroma 1.5.9 data (PersistentClient) and a real `chroma run` server.
 
 Every job kind the daemon runs is checked end to end: the API answers, and the work is
 really done (the snapshot is in the repository by `vecsafe snapshots --json`, the
-restored files are there, the recovered collection answers in Chroma).
+restored files are there, the recovered collection answers in Chroma, the repaired
+orphan is quarantined, the webhooks received their alerts once).
 
-Cost: about 60 s on 2 cores (one MinIO per session, one daemon per test, one Chroma
-server for the recovery test; the Chroma 1.5.9 virtualenv is cached).
+Cost: about 60 s on 2 cores (one MinIO per session, one daemon per test, two short
+Chroma server runs; the Chroma 1.5.9 virtualenv is cached).
 """
 import json
 import os
@@ -196,6 +197,13 @@ def test_every_job_kind_through_api_v1(setup):
         assert (out / "a.bin").read_bytes() == (setup.files / "a.bin").read_bytes()
         assert (out / "b.txt").read_text() == (setup.files / "b.txt").read_text()
 
+        status, body = d.call("POST", "/api/v1/backups", token=OPS,
+                              body={"source": "files", "collection": "x"})
+        assert status == 400 and body["error"]["code"] == "VS-1", body
+        status, body = d.call("POST", f"/api/v1/backups/{files_snap}/restore",
+                              body={"to": str(out) + "2", "collection": "x"})
+        assert status == 400, body
+
         # Delete one backup.
         op = d.submit("DELETE", f"/api/v1/backups/{q_snap}?repository=s3")
         assert op["state"] == "succeeded", op
@@ -330,6 +338,29 @@ def test_old_chroma_routes_really_work(setup, chroma_venv):
             assert d.wait_op(body["operation_id"])["state"] == "succeeded"
             assert len(setup.snapshots()) == 2  # keep_last 2: nothing to remove
 
+            # The collection snapshot recreated under a new name through Chroma's API.
+            op = d.submit("POST", f"/api/v1/backups/{one}/restore",
+                          {"to_chroma": server.url, "as": "keep-copy"})
+            assert op["state"] == "succeeded", op
+            copy = chroma_call(chroma_venv, "dump", "--server", server.url, "--name",
+                               "keep-copy", "--name", "keep")["collections"]
+            assert copy["keep-copy"]["ids"] == copy["keep"]["ids"]
+            assert copy["keep-copy"]["embeddings"] == copy["keep"]["embeddings"]
+            chroma_call(chroma_venv, "delete", "--server", server.url, "--name", "keep-copy")
+
+            # Safe rename and delete through Chroma's API, each backed up first.
+            op = d.submit("POST", "/api/v1/collections/rename",
+                          {"source": "chroma", "from": "keep", "to": "kept"})
+            assert op["state"] == "succeeded", op
+            op = d.submit("POST", "/api/v1/collections/delete",
+                          {"source": "chroma", "collection": "kept"})
+            assert op["state"] == "succeeded", op
+            names = chroma_call(chroma_venv, "list", "--server", server.url)["collections"]
+            assert names == ["victim-back"]
+            assert len(setup.snapshots()) == 4  # a backup before each change
+            kinds = [e["kind"] for e in d.call("GET", "/api/v1/journal?limit=50")[1]["entries"]]
+            assert "collection.delete" in kinds and "collection.rename" in kinds
+
             status, body = d.call("GET", "/api/robust/health", token=READER)
             assert status == 200 and body["data"]["chroma_data_path"] == str(setup.chroma)
         finally:
@@ -377,3 +408,75 @@ def test_cancel_a_running_backup(setup, qdrant_node):
         assert entries[0]["target"] == op_id and entries[0]["actor"] == "token:ops"
     finally:
         d.stop()
+
+
+class Hooks:
+    """A webhook receiver on 127.0.0.1: keeps every JSON body posted to it."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        bodies = self.bodies = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", 0))
+                bodies.append((self.path, json.loads(self.rfile.read(n))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def test_check_alerts_once_then_auto_repair_quarantines_the_orphan(setup, chroma_venv):
+    server = ChromaServer(chroma_venv, setup.chroma, setup.tmp)
+    try:
+        chroma_call(chroma_venv, "delete", "--server", server.url, "--name", "victim")
+    finally:
+        server.stop()  # repair needs Chroma stopped
+    hooks = Hooks()
+    doc = setup.doc()
+    doc["sources"][1]["auto_repair"] = True
+    doc["alerts"] = {"webhooks": [{"name": "ops", "url": hooks.url + "/json"},
+                                  {"name": "chat", "url": hooks.url + "/slack",
+                                   "format": "slack"}],
+                     "orphan_threshold": 1, "cooldown_minutes": 60}
+    d = Daemon(setup.bin, setup.tmp, setup.env, doc)
+    try:
+        for _ in range(2):  # the same problem twice: alerted once
+            op = d.submit("POST", "/api/v1/checks", {"source": "chroma"}, token=OPS)
+            assert op["state"] == "succeeded", op
+            det = op["result"]["details"]
+            assert det["healthy"] is False and det["orphans"] == 1 and "repair" not in det
+        paths = sorted(p for p, _ in hooks.bodies)
+        assert paths == ["/json", "/json", "/slack", "/slack"], hooks.bodies  # check + orphans
+        kinds = {b["alert"] for p, b in hooks.bodies if p == "/json"}
+        assert kinds == {"check_failed", "orphans"}
+        assert all("text" in b for p, b in hooks.bodies if p == "/slack")
+        metrics = d.call("GET", "/metrics", token=READER)[1]
+        assert 'vecsafe_orphan_collections{source="chroma",type="chroma"} 1' in metrics
+        suppressed = [line for line in metrics.splitlines()
+                      if line.startswith('vecsafe_alerts_total{result="suppressed"}')]
+        assert suppressed and float(suppressed[0].split()[-1]) >= 2, suppressed
+
+        op = d.submit("POST", "/api/v1/checks", {"source": "chroma", "repair": True}, token=OPS)
+        assert op["state"] == "succeeded", op
+        repair = op["result"]["details"]["repair"]
+        assert "repair_error" not in op["result"]["details"], op
+        assert any(a["code"] == "ORPHAN_VECTOR_FOLDER" for a in repair["actions"]), repair
+        assert list((setup.tmp / "chroma.vecsafe-quarantine").glob("*/*"))  # moved, not deleted
+        op = d.submit("POST", "/api/v1/checks", {"source": "chroma"}, token=OPS)
+        assert op["result"]["details"]["healthy"] is True, op
+        names = chroma_call(chroma_venv, "list", "--path", setup.chroma)["collections"]
+        assert names == ["keep"]
+    finally:
+        d.stop()
+        hooks.stop()
