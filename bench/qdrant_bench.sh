@@ -130,7 +130,7 @@ out = [f"# Qdrant streaming backup benchmark ({date})", "",
        f"Machine: {os.cpu_count()} CPUs, load average during the run {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
        "(a shared machine: other builds ran at the same time, so absolute figures are noisy).",
        "Source: the Qdrant stand-in (tests/qdrant_standin, Python, sendfile) serving one collection snapshot; "
-       "repositories on the same local disk, default settings (encrypted, zstd 3).", "",
+       "repositories on the same local disk, default settings (encrypted, zstd 1).", "",
        "| measure | value | note |", "|---|---|---|"]
 out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
 out += ["", "Command: `bench/qdrant_bench.sh` (QDRANT_BENCH_BYTES=%s)." % size, ""]
