@@ -181,7 +181,10 @@ def test_killed_backup_leaves_no_snapshot_and_the_next_run_reuses_its_packs(
     proxy, pstats = fault_proxy(target.endpoint, rate=0, kinds="", delay_ms=100, cut_after=8)
     slow = rcli(cli, target.via(proxy))
 
-    p = start_backup(slow, src, target.url)
+    # A held upload must not time out (and end the run) before the kill, however slow
+    # the machine: the stall limit is raised far above the test's bound.
+    sep = "&" if "?" in target.url else "?"
+    p = start_backup(slow, src, target.url + sep + "low_speed_time_s=600")
     # Kill it once two checkpoints (8 packs) are indexed; it cannot finish.
     assert wait_for(lambda: len(target.keys("index/")) >= 2, p), p.communicate()
     assert wait_for(lambda: read_stats(pstats)["held"] >= 1, p)
