@@ -236,8 +236,7 @@ class BackupPipeline {
   Status Upload(PackWriter* pack) {
     IndexPack ip;
     ip.blobs = pack->entries();
-    VS_ASSIGN_OR_RETURN(std::string bytes, pack->Finish(repo_->data_key()));
-    ip.id = Sha256(bytes);
+    VS_ASSIGN_OR_RETURN(std::string bytes, pack->Finish(repo_->data_key(), &ip.id));
     ip.size = bytes.size();
     Status s = repo_->store().Put(PackKey(ip.id), bytes);
     if (!s.ok()) return s.WithContext("writing pack " + HexEncode(ip.id).substr(0, 16));

@@ -49,7 +49,7 @@ std::string EncodePackHeader(const std::vector<PackEntry>& entries) {
   return h;
 }
 
-Result<std::string> PackWriter::Finish(const std::optional<Key256>& data_key) {
+Result<std::string> PackWriter::Finish(const std::optional<Key256>& data_key, Hash256* pack_id) {
   std::string header = EncodePackHeader(entries_);
   std::string out = std::move(buf_);
   size_t before = out.size();
@@ -58,6 +58,7 @@ Result<std::string> PackWriter::Finish(const std::optional<Key256>& data_key) {
   } else {
     out.append(header);
   }
+  *pack_id = Sha256(std::string_view(out).substr(before));
   PutU32(&out, static_cast<uint32_t>(out.size() - before));
   out.append(kPackMagic, 8);
   buf_.clear();

@@ -45,8 +45,11 @@ class PackWriter {
   bool empty() const { return entries_.empty(); }
   const std::vector<PackEntry>& entries() const { return entries_; }
   // Appends the header and tail; returns the finished bytes (the writer is
-  // then empty). `data_key` set = encrypted repository.
-  Result<std::string> Finish(const std::optional<Key256>& data_key);
+  // then empty). `data_key` set = encrypted repository. *pack_id gets the
+  // pack's id: SHA-256 of the header as stored, which names every blob with
+  // its offset and length (and, encrypted, a fresh nonce), so hashing a few
+  // KiB names the pack as uniquely as hashing all of its bytes would.
+  Result<std::string> Finish(const std::optional<Key256>& data_key, Hash256* pack_id);
 
  private:
   std::string buf_;

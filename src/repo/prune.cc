@@ -143,8 +143,7 @@ Result<PruneResult> RepositoryImpl::Prune(const PruneOptions& options) {
     if (writer.empty()) return Status::OK();
     IndexPack ip;
     ip.blobs = writer.entries();
-    VS_ASSIGN_OR_RETURN(std::string bytes, writer.Finish(data_key_));
-    ip.id = Sha256(bytes);
+    VS_ASSIGN_OR_RETURN(std::string bytes, writer.Finish(data_key_, &ip.id));
     ip.size = bytes.size();
     if (!options.dry_run) VS_RETURN_IF_ERROR(store_->Put(PackKey(ip.id), bytes));
     new_packs.push_back(std::move(ip));

@@ -9,6 +9,7 @@
 // that slice and decodes all their chunks (no file hashes).
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -23,7 +24,7 @@
 namespace vecsafe::repo {
 namespace {
 
-constexpr uint64_t kRunBytes = 8u << 20;
+constexpr uint64_t kRunBytes = 4u << 20;
 constexpr size_t kMaxUsers = 8;
 
 class Reporter {
@@ -272,13 +273,14 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
     std::vector<const std::vector<std::string>*> names;
     for (const FileEntry* e : firsts) names.push_back(&distinct[{e->sha256, e->chunks}]);
     std::unordered_set<Hash256, Hash256Hasher> reported;  // each chunk reported once
-    // Files one after another, each read as runs of chunks (back to back in
-    // one pack, one read each) decoded in parallel a window at a time and
-    // hashed in order: a single large file (a Qdrant snapshot, a big
-    // chroma.sqlite3) still keeps every core busy, and memory stays at one
-    // window whatever the file size.
+    // Every file is cut into runs of chunks (back to back in one pack, one
+    // read each). Workers read and decode runs ahead, in file order, while
+    // this thread hashes the decoded runs in order: the sha256 of a file is
+    // serial, the decoding is not, and a single large file (a Qdrant
+    // snapshot, a big chroma.sqlite3) still keeps every core busy. At most
+    // `ahead` runs are in flight, so memory stays flat whatever the size.
     struct Run {
-      size_t i = 0, j = 0;  // ids[i, j)
+      size_t i = 0, j = 0;  // ids[i, j) of its file
       const BlobLocation* first = nullptr;
       uint64_t end = 0;  // pack offset just past the run
     };
@@ -287,19 +289,19 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
       std::vector<Status> chunk;       // per chunk of the run when read ok
       std::vector<std::string> plain;  // per chunk, decoded
     };
-    const uint64_t window_bytes = kRunBytes * static_cast<uint64_t>(std::max(2, 2 * threads_));
+    std::vector<std::vector<Hash256>> file_ids(firsts.size());
+    std::vector<std::string> damaged(firsts.size());  // first bad chunk, per file
+    std::vector<Run> runs;
+    std::vector<size_t> file_of_run;
+    std::vector<size_t> runs_begin(firsts.size() + 1, 0);
     for (size_t k = 0; k < firsts.size(); ++k) {
-      const FileEntry& e = *firsts[k];
-      std::vector<Hash256> ids;
-      for (const auto& hex : e.chunks) ids.push_back(*ParseHash256(hex));
-      Sha256Stream sha;
-      uint64_t size = 0;
-      std::string damaged;
-      std::vector<Run> runs;
+      runs_begin[k] = runs.size();
+      std::vector<Hash256>& ids = file_ids[k];
+      for (const auto& hex : firsts[k]->chunks) ids.push_back(*ParseHash256(hex));
       for (size_t i = 0; i < ids.size();) {
         const BlobLocation* first = index.Find(ids[i]);
         if (first == nullptr || bad_chunks.count(ids[i]) != 0 || !pack_ok[first->pack]) {
-          if (damaged.empty()) damaged = HexEncode(ids[i]).substr(0, 16);
+          if (damaged[k].empty()) damaged[k] = HexEncode(ids[i]).substr(0, 16);
           ++i;
           continue;
         }
@@ -315,66 +317,103 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
           ++j;
         }
         runs.push_back(Run{i, j, first, end});
+        file_of_run.push_back(k);
         i = j;
       }
-      for (size_t w = 0; w < runs.size();) {
-        size_t we = w;
-        uint64_t bytes = 0;
-        while (we < runs.size() &&
-               (we == w || bytes + (runs[we].end - runs[we].first->offset) <= window_bytes)) {
-          bytes += runs[we].end - runs[we].first->offset;
-          ++we;
+    }
+    runs_begin[firsts.size()] = runs.size();
+
+    const size_t ahead = static_cast<size_t>(2 * std::max(1, threads_) + 1);
+    std::vector<RunResult> slots(ahead);
+    std::vector<bool> ready(ahead, false);
+    std::mutex pipe_mu;
+    std::condition_variable ready_cv;
+    std::condition_variable space_cv;
+    size_t next_run = 0;  // the next run a worker takes
+    size_t consumed = 0;  // runs this thread has hashed
+    auto decode_run = [&](size_t r, RunResult* out) {
+      const Run& run = runs[r];
+      const std::vector<Hash256>& ids = file_ids[file_of_run[r]];
+      std::string key = PackKey(index.pack_id(run.first->pack));
+      auto got = store_->Get(key, run.first->offset, run.end - run.first->offset);
+      if (!got.ok() || got->size() != run.end - run.first->offset) {
+        out->read = got.ok() ? DataLoss("pack " + key + " is truncated")
+                             : got.status().WithContext("reading pack " + key);
+        return;
+      }
+      progress(got->size());
+      out->chunk.resize(run.j - run.i);
+      out->plain.resize(run.j - run.i);
+      for (size_t x = run.i; x < run.j; ++x) {
+        const BlobLocation* l = index.Find(ids[x]);
+        Status st = DecodeBlob(
+            ids[x], std::string_view(*got).substr(l->offset - run.first->offset, l->length),
+            &out->plain[x - run.i]);
+        if (!st.ok()) st = Status(st.code(), st.message() + " (in " + key + ")", st.hint());
+        out->chunk[x - run.i] = st;
+      }
+    };
+    std::vector<std::thread> decoders;
+    const int n_decoders = std::max(1, std::min<int>(threads_, static_cast<int>(runs.size())));
+    for (int t = 0; t < n_decoders && !runs.empty(); ++t) {
+      decoders.emplace_back([&] {
+        while (true) {
+          size_t r;
+          {
+            std::unique_lock<std::mutex> lk(pipe_mu);
+            space_cv.wait(lk,
+                          [&] { return next_run >= runs.size() || next_run < consumed + ahead; });
+            if (next_run >= runs.size()) return;
+            r = next_run++;
+          }
+          RunResult out;
+          decode_run(r, &out);
+          {
+            std::lock_guard<std::mutex> lk(pipe_mu);
+            slots[r % ahead] = std::move(out);
+            ready[r % ahead] = true;
+          }
+          ready_cv.notify_all();
         }
-        std::vector<RunResult> res(we - w);
-        run_parallel(we - w, [&](size_t r) {
-          const Run& run = runs[w + r];
-          RunResult& out = res[r];
-          std::string key = PackKey(index.pack_id(run.first->pack));
-          auto got = store_->Get(key, run.first->offset, run.end - run.first->offset);
-          if (!got.ok() || got->size() != run.end - run.first->offset) {
-            out.read = got.ok() ? DataLoss("pack " + key + " is truncated")
-                                : got.status().WithContext("reading pack " + key);
-            return;
-          }
-          progress(got->size());
-          out.chunk.resize(run.j - run.i);
-          out.plain.resize(run.j - run.i);
-          for (size_t x = run.i; x < run.j; ++x) {
-            const BlobLocation* l = index.Find(ids[x]);
-            Status st = DecodeBlob(
-                ids[x], std::string_view(*got).substr(l->offset - run.first->offset, l->length),
-                &out.plain[x - run.i]);
-            if (!st.ok()) st = Status(st.code(), st.message() + " (in " + key + ")", st.hint());
-            out.chunk[x - run.i] = st;
-          }
-        });
+      });
+    }
+    Sha256Stream sha;
+    for (size_t k = 0; k < firsts.size(); ++k) {
+      const FileEntry& e = *firsts[k];
+      const std::vector<Hash256>& ids = file_ids[k];
+      uint64_t size = 0;
+      for (size_t r = runs_begin[k]; r < runs_begin[k + 1]; ++r) {
+        RunResult out;
+        {
+          std::unique_lock<std::mutex> lk(pipe_mu);
+          ready_cv.wait(lk, [&] { return static_cast<bool>(ready[r % ahead]); });
+          out = std::move(slots[r % ahead]);
+          ready[r % ahead] = false;
+          consumed = r + 1;
+        }
+        space_cv.notify_all();
         // In file order: reports, damage and the running sha256.
-        for (size_t r = 0; r < res.size(); ++r) {
-          const Run& run = runs[w + r];
-          RunResult& out = res[r];
-          for (size_t x = run.i; x < run.j; ++x) {
-            const Status& st = out.read.ok() ? out.chunk[x - run.i] : out.read;
-            if (!st.ok()) {
-              if (damaged.empty()) damaged = HexEncode(ids[x]).substr(0, 16);
-              if (bad_chunks.insert(ids[x]).second) {
-                rep.Add("chunk", HexEncode(ids[x]), StatusFor(st), st.message(), users.at(ids[x]));
-              }
-              continue;
+        const Run& run = runs[r];
+        for (size_t x = run.i; x < run.j; ++x) {
+          const Status& st = out.read.ok() ? out.chunk[x - run.i] : out.read;
+          if (!st.ok()) {
+            if (damaged[k].empty()) damaged[k] = HexEncode(ids[x]).substr(0, 16);
+            if (bad_chunks.insert(ids[x]).second) {
+              rep.Add("chunk", HexEncode(ids[x]), StatusFor(st), st.message(), users.at(ids[x]));
             }
-            if (reported.insert(ids[x]).second)
-              rep.Add("chunk", HexEncode(ids[x]), VerifyStatus::kOk);
-            sha.Update(out.plain[x - run.i]);
-            size += out.plain[x - run.i].size();
-            std::string().swap(out.plain[x - run.i]);
+            continue;
           }
+          if (reported.insert(ids[x]).second)
+            rep.Add("chunk", HexEncode(ids[x]), VerifyStatus::kOk);
+          sha.Update(out.plain[x - run.i]);
+          size += out.plain[x - run.i].size();
         }
-        w = we;
       }
       std::string digest = HexEncode(sha.Finish());
       for (const auto& name : *names[k]) {
-        if (!damaged.empty()) {
+        if (!damaged[k].empty()) {
           rep.Add("file", name, VerifyStatus::kChecksumMismatch,
-                  "contains damaged or missing chunk " + damaged);
+                  "contains damaged or missing chunk " + damaged[k]);
         } else if (size != e.size) {
           rep.Add("file", name, VerifyStatus::kSizeInvalid,
                   "restores to " + std::to_string(size) + " bytes, manifest says " +
@@ -387,6 +426,7 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
         }
       }
     }
+    for (auto& t : decoders) t.join();
     report.files_checked = firsts.size();
   }
   report.bytes_read = bytes_read.load();

@@ -5,6 +5,7 @@ snapshot is committed without them, each is named on stderr and in the JSON
 Cost: ~5 s.
 """
 import os
+import signal
 import shutil
 import stat
 import subprocess
@@ -30,10 +31,13 @@ def test_file_vanishing_during_backup(cli, repo, tmp_path):
                          env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # The walk is over once the backup holds its lock (dir_source walks first).
     deadline = time.monotonic() + 60
-    while not list(Path(repo, "locks").glob("*")) and p.poll() is None:
+    while not [f for f in Path(repo, "locks").glob("*") if len(f.name) == 32] and p.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.002)
+    # Held while the file goes, so that a fast machine cannot read it first.
+    p.send_signal(signal.SIGSTOP)
     (src / "z_vanish.txt").unlink()
+    p.send_signal(signal.SIGCONT)
     out, err = p.communicate(timeout=300)
     import json
     doc = json.loads(out)
