@@ -74,7 +74,11 @@ class RepositoryImpl : public Repository {
   Status CheckIndexHealthy() const;
 
   // Decodes one stored blob and checks it against its id.
-  Status DecodeBlob(const Hash256& id, std::string_view stored, std::string* out) const;
+  // Decrypts and decompresses a stored blob and checks that its content
+  // hashes to `id`; with check_id false the last step is left to the caller
+  // (verify, whose per-file sha256 covers the same bytes).
+  Status DecodeBlob(const Hash256& id, std::string_view stored, std::string* out,
+                    bool check_id = true) const;
   // Reads, decodes and checks one chunk.
   Status ReadChunk(const Hash256& id, std::string* out);
 
