@@ -337,7 +337,7 @@ CreateRequest MakeCreateRequest(const CollectionData& data, int api_version) {
   }
   if (s.embedding_function.is_object()) configuration["embedding_function"] = s.embedding_function;
   // Only 1.x settings decide the index; a 0.6 configuration holds defaults
-  // where its metadata set the parameters, so those go the legacy way.
+  // where its metadata set the parameters, so 0.4-0.6 go the legacy way.
   if (api_version >= 2 && s.authoritative) {
     if (data.schema.is_object() && !data.schema.empty()) {
       req.settings["schema"] = data.schema;
@@ -357,7 +357,9 @@ CreateRequest MakeCreateRequest(const CollectionData& data, int api_version) {
       {"batch_size", "hnsw:batch_size"},
       {"sync_threshold", "hnsw:sync_threshold"}};
   if (!req.metadata.contains("hnsw:space")) req.metadata["hnsw:space"] = data.Space();
-  if (s.hnsw.is_object()) {
+  // A 0.4-0.6 collection's metadata already holds what decided its index
+  // (its configuration only defaults): it goes back exactly as it was.
+  if (s.authoritative && s.hnsw.is_object()) {
     for (const auto& [from, to] : kLegacy) {
       if (s.hnsw.contains(from) && !req.metadata.contains(to)) req.metadata[to] = s.hnsw[from];
     }

@@ -76,12 +76,15 @@ struct CreateRequest {
 //    (fallback: the configuration derived from it), else a "configuration"
 //    with its hnsw or spann parameters and embedding function. The metadata
 //    is sent as it was.
-//  - otherwise (a 0.4-0.6 source, or a 0.4-0.6 server): the metadata plus the
-//    legacy "hnsw:*" keys (hnsw:space, hnsw:construction_ef, hnsw:search_ef,
-//    hnsw:M, hnsw:num_threads, hnsw:resize_factor, hnsw:batch_size,
+//  - a 0.4-0.6 source: its metadata exactly as it was (its "hnsw:*" keys
+//    decided its index; 1.x turns them into a configuration), plus
+//    hnsw:space when only the configuration named the space.
+//  - a 1.x source into a 0.4-0.6 server: the metadata plus the legacy keys
+//    (hnsw:space, hnsw:construction_ef, hnsw:search_ef, hnsw:M,
+//    hnsw:num_threads, hnsw:resize_factor, hnsw:batch_size,
 //    hnsw:sync_threshold) taken from the configuration where the metadata
-//    does not set them; 1.x turns them into its configuration. An embedding
-//    function configuration has no such equivalent and is dropped.
+//    does not set them. An embedding function configuration has no such
+//    equivalent and is dropped.
 CreateRequest MakeCreateRequest(const CollectionData& data, int api_version);
 
 struct ReadCollectionOptions {

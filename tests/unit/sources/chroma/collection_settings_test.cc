@@ -105,8 +105,9 @@ TEST(MakeCreateRequest, LegacyMetadataForOldSourcesAndOldServers) {
   const CreateRequest r = MakeCreateRequest(d, 2);
   EXPECT_TRUE(r.settings.empty());
   EXPECT_EQ(r.metadata["hnsw:space"], "cosine");
-  EXPECT_EQ(r.metadata["hnsw:sync_threshold"], 500);  // the metadata's value wins
-  EXPECT_EQ(r.metadata["hnsw:M"], 16);
+  // 0.6's configuration holds defaults; its metadata decided: kept as it was.
+  EXPECT_EQ(r.metadata, d.metadata);
+  EXPECT_EQ(MakeCreateRequest(d, 1).metadata, d.metadata);
   // A 1.x collection into a 0.4-0.6 server: the same parameters as metadata.
   CollectionData n;
   n.configuration = kConfig1021;
