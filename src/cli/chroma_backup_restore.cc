@@ -21,7 +21,8 @@ struct BackupChromaArgs {
   std::string temp_dir;
   std::string chroma_version;
   int attempts = 10;
-  int settle_ms = 300;
+  int writer_wait_ms = 5000;
+  int settle_ms = 0;  // deprecated, ignored
 };
 
 int RunBackupChroma(const VerbContext& ctx, const BackupChromaArgs& args) {
@@ -31,7 +32,7 @@ int RunBackupChroma(const VerbContext& ctx, const BackupChromaArgs& args) {
   chroma::HotCopyOptions copy;
   copy.temp_dir = args.temp_dir;
   copy.max_attempts = args.attempts;
-  copy.settle_ms = args.settle_ms;
+  copy.writer_wait_ms = args.writer_wait_ms;
   auto run = [&]() -> Result<Manifest> {
     if (!args.collection.empty()) {
       chroma::CollectionBackupOptions o;
@@ -84,9 +85,12 @@ void RegisterBackupChromaVerb(CLI::App& backup, VerbContext& ctx) {
                   "Where the online copy of chroma.sqlite3 is staged. Default: $TMPDIR or /tmp");
   cmd->add_option("--attempts", args->attempts,
                   "Copy attempts when Chroma flushes an index during the copy. Default: 10");
-  cmd->add_option("--settle-ms", args->settle_ms,
-                  "A segment folder must have been unmodified this long before it is copied, so "
-                  "Chroma finished recording its flush. Default: 300");
+  cmd->add_option("--writer-wait-ms", args->writer_wait_ms,
+                  "Longest wait per attempt for an instant when no Chroma write transaction is "
+                  "open (the copy starts at such an instant). Default: 5000");
+  // Accepted so existing scripts keep working; consistency no longer rests on
+  // a quiet period (docs/chroma.md, "Hot full backup").
+  cmd->add_option("--settle-ms", args->settle_ms, "Deprecated and ignored")->group("");
   cmd->add_option("--chroma-version", args->chroma_version,
                   "Chroma's release, recorded in the snapshot. Default: only the schema and "
                   "its release line are recorded");
@@ -142,6 +146,7 @@ int ChromaRestoreTarget::Run(VerbContext& ctx, Repository& repo, const Manifest&
                {"target", url_},
                {"api_version", res->api_version},
                {"server_version", res->server_version},
+               {"index_settings", res->index_settings},
                {"seconds", res->seconds}});
   } else {
     Say(ctx.flags,

@@ -98,6 +98,9 @@ bool FileSize(const std::string& file, uint64_t* size) {
 }
 
 std::string SpaceOf(const ChromaDirectory& d, const ChromaCollection& c) {
+  const IndexSettings settings = ReadIndexSettings(c.configuration, c.schema);
+  // 1.x builds the index from its configuration, whatever the metadata says.
+  if (settings.authoritative && !settings.space.empty()) return settings.space;
   if (const ChromaSegment* v = d.VectorSegment(c)) {
     if (v->metadata.contains("hnsw:space") && v->metadata["hnsw:space"].is_string()) {
       return v->metadata["hnsw:space"].get<std::string>();
@@ -106,14 +109,7 @@ std::string SpaceOf(const ChromaDirectory& d, const ChromaCollection& c) {
   if (c.metadata.contains("hnsw:space") && c.metadata["hnsw:space"].is_string()) {
     return c.metadata["hnsw:space"].get<std::string>();
   }
-  const auto& cfg = c.configuration;
-  if (cfg.is_object()) {
-    const nlohmann::json::json_pointer p1("/vector_index/hnsw/space");
-    const nlohmann::json::json_pointer p2("/hnsw_configuration/space");
-    if (cfg.contains(p1) && cfg[p1].is_string()) return cfg[p1].get<std::string>();
-    if (cfg.contains(p2) && cfg[p2].is_string()) return cfg[p2].get<std::string>();
-  }
-  return "l2";
+  return settings.space.empty() ? "l2" : settings.space;
 }
 
 struct WalRow {

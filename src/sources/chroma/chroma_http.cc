@@ -121,17 +121,22 @@ Result<std::string> ChromaHttp::ServerVersion() {
 }
 
 Result<RemoteCollection> ChromaHttp::CreateCollection(const std::string& name,
-                                                      const nlohmann::json& metadata) {
+                                                      const nlohmann::json& metadata,
+                                                      const nlohmann::json& settings) {
   VS_RETURN_IF_ERROR(ValidateCollectionName(name));
   nlohmann::json body = {{"name", name}, {"get_or_create", false}};
   if (metadata.is_object() && !metadata.empty()) body["metadata"] = metadata;
+  if (settings.is_object()) {
+    for (const auto& [k, v] : settings.items()) body[k] = v;
+  }
   auto r = impl_->client.Post(CollectionsPath() + Query(), body.dump(), "application/json");
   if (!r || r->status >= 300) return HttpFailure("create collection '" + name + "'", r);
   auto j = Parse(r);
   if (!j.is_object() || !j.contains("id")) {
     return Internal("Chroma answered create collection with unexpected JSON: " + r->body);
   }
-  return RemoteCollection{j["id"].get<std::string>(), name, metadata};
+  return RemoteCollection{j["id"].get<std::string>(), name, metadata,
+                          j.contains("schema") && j["schema"].is_object()};
 }
 
 Result<RemoteCollection> ChromaHttp::GetCollection(const std::string& name) {

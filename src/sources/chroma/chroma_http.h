@@ -32,6 +32,9 @@ struct RemoteCollection {
   std::string id;
   std::string name;
   nlohmann::json metadata;
+  // The server answered with a collection schema (Chroma 1.x with schemas;
+  // earlier servers ignore a "schema" they are sent).
+  bool has_schema = false;
 };
 
 class ChromaHttp {
@@ -48,9 +51,11 @@ class ChromaHttp {
   // The server's version string (from /version), or "" if it does not say.
   Result<std::string> ServerVersion();
 
-  // Errors: kAlreadyExists when the name is taken.
-  Result<RemoteCollection> CreateCollection(const std::string& name,
-                                            const nlohmann::json& metadata);
+  // `settings`: extra fields of the request body (1.x: "configuration" or
+  // "schema"), or an empty object. Errors: kAlreadyExists when the name is
+  // taken, kInvalidArgument when the server refuses the request.
+  Result<RemoteCollection> CreateCollection(const std::string& name, const nlohmann::json& metadata,
+                                            const nlohmann::json& settings = {});
   // Errors: kNotFound.
   Result<RemoteCollection> GetCollection(const std::string& name);
   Result<std::vector<std::string>> ListCollectionNames();

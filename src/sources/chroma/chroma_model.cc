@@ -182,9 +182,11 @@ Result<ChromaDirectory> LoadChromaDirectory(const std::string& path) {
 
   // ---- collections ----
   VS_ASSIGN_OR_RETURN(bool has_config, db->HasColumn("collections", "config_json_str"));
+  VS_ASSIGN_OR_RETURN(bool has_schema, db->HasColumn("collections", "schema_str"));
   VS_ASSIGN_OR_RETURN(bool has_databases, db->HasTable("databases"));
   std::string sql = "SELECT c.id, c.name, c.dimension, c.database_id";
   sql += has_config ? ", c.config_json_str" : ", NULL";
+  sql += has_schema ? ", c.schema_str" : ", NULL";
   sql += has_databases ? ", d.name, d.tenant_id FROM collections c LEFT JOIN databases d ON "
                          "d.id = c.database_id"
                        : ", NULL, NULL FROM collections c";
@@ -199,8 +201,12 @@ Result<ChromaDirectory> LoadChromaDirectory(const std::string& path) {
     if (!r.IsNull(4)) {
       c.configuration = nlohmann::json::parse(r.Text(4), nullptr, /*allow_exceptions=*/false);
     }
-    c.database_name = r.Text(5);
-    c.tenant = r.Text(6);
+    if (!r.IsNull(5)) {
+      c.schema = nlohmann::json::parse(r.Text(5), nullptr, /*allow_exceptions=*/false);
+      if (c.schema.is_discarded()) c.schema = nullptr;
+    }
+    c.database_name = r.Text(6);
+    c.tenant = r.Text(7);
     by_id[c.id] = d.collections.size();
     d.collections.push_back(std::move(c));
   }));
@@ -362,6 +368,66 @@ Result<HnswIdMaps> ParseIdMaps(std::string_view bytes) {
     for (const auto& [k, v] : s2->entries) {
       if (k->IsText() && v->IsInt()) out.id_to_seq_id[k->s] = v->i;
     }
+  }
+  return out;
+}
+
+IndexSettings ReadIndexSettings(const nlohmann::json& configuration, const nlohmann::json& schema) {
+  IndexSettings out;
+  // The fields the 1.x API accepts for "hnsw" (it rejects unknown ones).
+  static const char* const kHnswKeys[] = {"space",         "ef_construction", "ef_search",
+                                          "max_neighbors", "num_threads",     "resize_factor",
+                                          "batch_size",    "sync_threshold"};
+  auto take_hnsw = [&](const nlohmann::json& from, const std::string& space) {
+    if (!from.is_object()) return;
+    nlohmann::json h = nlohmann::json::object();
+    for (const char* k : kHnswKeys) {
+      if (from.contains(k) && !from[k].is_null()) h[k] = from[k];
+    }
+    if (from.contains("M") && !from["M"].is_null()) h["max_neighbors"] = from["M"];  // 0.6
+    if (!space.empty()) h["space"] = space;
+    if (h.contains("space") && h["space"].is_string()) out.space = h["space"].get<std::string>();
+    out.hnsw = std::move(h);
+  };
+  auto take_spann = [&](const nlohmann::json& from, const std::string& space) {
+    if (!from.is_object()) return;
+    out.spann = from;
+    if (!space.empty()) out.spann["space"] = space;
+    if (out.spann.contains("space") && out.spann["space"].is_string()) {
+      out.space = out.spann["space"].get<std::string>();
+    }
+  };
+  const nlohmann::json::json_pointer vi("/keys/#embedding/float_list/vector_index/config");
+  if (schema.is_object() && schema.contains(vi) && schema[vi].is_object()) {
+    const nlohmann::json& c = schema[vi];
+    const std::string space =
+        c.contains("space") && c["space"].is_string() ? c["space"].get<std::string>() : "";
+    take_hnsw(c.contains("hnsw") ? c["hnsw"] : nlohmann::json(), space);
+    take_spann(c.contains("spann") ? c["spann"] : nlohmann::json(), space);
+    if (out.space.empty()) out.space = space;
+    if (c.contains("embedding_function") && c["embedding_function"].is_object()) {
+      out.embedding_function = c["embedding_function"];
+    }
+    out.authoritative = true;
+    return out;
+  }
+  if (!configuration.is_object()) return out;
+  if (configuration.contains("vector_index") && configuration["vector_index"].is_object()) {
+    const nlohmann::json& v = configuration["vector_index"];
+    take_hnsw(v.contains("hnsw") ? v["hnsw"] : nlohmann::json(), "");
+    take_spann(v.contains("spann") ? v["spann"] : nlohmann::json(), "");
+    out.authoritative = true;
+  } else if (configuration.contains("hnsw") || configuration.contains("spann")) {
+    // The 1.x API's own shape ("configuration_json").
+    take_hnsw(configuration.contains("hnsw") ? configuration["hnsw"] : nlohmann::json(), "");
+    take_spann(configuration.contains("spann") ? configuration["spann"] : nlohmann::json(), "");
+    out.authoritative = true;
+  } else if (configuration.contains("hnsw_configuration")) {
+    take_hnsw(configuration["hnsw_configuration"], "");
+  }
+  if (configuration.contains("embedding_function") &&
+      configuration["embedding_function"].is_object()) {
+    out.embedding_function = configuration["embedding_function"];
   }
   return out;
 }

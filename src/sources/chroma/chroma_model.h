@@ -60,6 +60,9 @@ struct ChromaCollection {
   std::string tenant;
   nlohmann::json metadata = nlohmann::json::object();
   nlohmann::json configuration;  // config_json_str, parsed; null when absent
+  // schema_str (Chroma 1.x with collection schemas, e.g. 1.5: the index
+  // configuration lives here and config_json_str is "{}"); null when absent.
+  nlohmann::json schema;
   std::vector<size_t> segments;  // indexes into ChromaDirectory::segments
   WalStats wal;
   // Rows in `embeddings` for this collection's metadata segment.
@@ -70,6 +73,25 @@ enum class SchemaSupport : uint8_t {
   kKnown,  // every migration is one this build knows
   kNewer,  // migrations we do not know: read as far as possible, never write
 };
+
+// A collection's vector index settings, from wherever its Chroma version
+// keeps them: 1.x schema_str (keys."#embedding".float_list.vector_index.config),
+// 1.x config_json_str ({"vector_index": {"hnsw" | "spann": ...}}) or 0.6
+// config_json_str ({"hnsw_configuration": ...}). The metadata keys of 0.4-0.5
+// ("hnsw:space"...) are not read here.
+struct IndexSettings {
+  std::string space;  // "" when not stated
+  // HNSW parameters under the names of the 1.x API (space, ef_construction,
+  // ef_search, max_neighbors, num_threads, resize_factor, batch_size,
+  // sync_threshold); null when none.
+  nlohmann::json hnsw;
+  nlohmann::json spann;               // as Chroma stored it; null when none
+  nlohmann::json embedding_function;  // 1.x embedding function config; null when none
+  // True when the settings come from 1.x (schema or vector_index), where they
+  // decide the index rather than the collection metadata.
+  bool authoritative = false;
+};
+IndexSettings ReadIndexSettings(const nlohmann::json& configuration, const nlohmann::json& schema);
 
 struct ChromaDirectory {
   std::string path;

@@ -111,6 +111,7 @@ Result<CollectionData> Assemble(const ChromaDirectory& model, SqliteReader& db,
   out.database = c.database_name;
   out.metadata = c.metadata.is_object() ? c.metadata : nlohmann::json::object();
   out.configuration = c.configuration;
+  out.schema = c.schema;
   const ChromaSegment* mseg = model.MetadataSegment(c);
   const ChromaSegment* vseg = model.VectorSegment(c);
   if (mseg == nullptr || vseg == nullptr) {
@@ -162,6 +163,7 @@ Result<CollectionData> Assemble(const ChromaDirectory& model, SqliteReader& db,
     CollectionData probe;
     probe.metadata = out.metadata;
     probe.configuration = out.configuration;
+    probe.schema = out.schema;
     return probe.Space() == "cosine";
   }();
   if (hnsw.present) {
@@ -313,25 +315,56 @@ Result<std::string> ReadSnapshotFile(Repository& repo, const Manifest& m, const 
 }  // namespace
 
 std::string CollectionData::Space() const {
+  const IndexSettings settings = ReadIndexSettings(configuration, schema);
+  // 1.x builds the index from its configuration, whatever the metadata says.
+  if (settings.authoritative && !settings.space.empty()) return settings.space;
   if (metadata.is_object() && metadata.contains("hnsw:space") &&
       metadata["hnsw:space"].is_string()) {
     return metadata["hnsw:space"].get<std::string>();
   }
-  // 0.6: {"hnsw_configuration": {"space": ...}}; 1.x: {"hnsw": {"space": ...}} or the schema.
-  if (configuration.is_object()) {
-    for (const char* k : {"hnsw_configuration", "hnsw", "spann"}) {
-      if (configuration.contains(k) && configuration[k].is_object() &&
-          configuration[k].contains("space") && configuration[k]["space"].is_string()) {
-        return configuration[k]["space"].get<std::string>();
-      }
+  return settings.space.empty() ? "l2" : settings.space;
+}
+
+CreateRequest MakeCreateRequest(const CollectionData& data, int api_version) {
+  CreateRequest req;
+  if (data.metadata.is_object()) req.metadata = data.metadata;
+  const IndexSettings s = ReadIndexSettings(data.configuration, data.schema);
+  nlohmann::json configuration = nlohmann::json::object();
+  if (s.spann.is_object()) {
+    configuration["spann"] = s.spann;
+  } else if (s.hnsw.is_object()) {
+    configuration["hnsw"] = s.hnsw;
+  }
+  if (s.embedding_function.is_object()) configuration["embedding_function"] = s.embedding_function;
+  // Only 1.x settings decide the index; a 0.6 configuration holds defaults
+  // where its metadata set the parameters, so 0.4-0.6 go the legacy way.
+  if (api_version >= 2 && s.authoritative) {
+    if (data.schema.is_object() && !data.schema.empty()) {
+      req.settings["schema"] = data.schema;
+      if (!configuration.empty()) req.fallback["configuration"] = configuration;
+    } else if (!configuration.empty()) {
+      req.settings["configuration"] = configuration;
     }
-    const auto ptr =
-        nlohmann::json::json_pointer("/keys/#embedding/float_list/vector_index/config/space");
-    if (configuration.contains(ptr) && configuration[ptr].is_string()) {
-      return configuration[ptr].get<std::string>();
+    return req;
+  }
+  // The 0.4-0.6 names of the HNSW parameters, in collection metadata.
+  static const std::pair<const char*, const char*> kLegacy[] = {
+      {"ef_construction", "hnsw:construction_ef"},
+      {"ef_search", "hnsw:search_ef"},
+      {"max_neighbors", "hnsw:M"},
+      {"num_threads", "hnsw:num_threads"},
+      {"resize_factor", "hnsw:resize_factor"},
+      {"batch_size", "hnsw:batch_size"},
+      {"sync_threshold", "hnsw:sync_threshold"}};
+  if (!req.metadata.contains("hnsw:space")) req.metadata["hnsw:space"] = data.Space();
+  // A 0.4-0.6 collection's metadata already holds what decided its index
+  // (its configuration only defaults): it goes back exactly as it was.
+  if (s.authoritative && s.hnsw.is_object()) {
+    for (const auto& [from, to] : kLegacy) {
+      if (s.hnsw.contains(from) && !req.metadata.contains(to)) req.metadata[to] = s.hnsw[from];
     }
   }
-  return "l2";
+  return req;
 }
 
 Result<CollectionData> ReadCollection(const std::string& path, const std::string& name,
@@ -351,11 +384,16 @@ Result<CollectionData> ReadCollection(const std::string& path, const std::string
   const int attempts = std::max(1, o.max_attempts);
   std::string why;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
-    if (attempt > 1) std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
+    // The same checks as the full hot backup (hot_backup.h), for one folder.
+    if (attempt > 1) std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
     const ChromaSegment* pv = probe.VectorSegment(*pc);
     const std::string folder = abs + "/" + (pv ? pv->id : std::string("-"));
-    const FolderStamp before =
-        StampSettledFolder(folder, o.settle_ms, 10 * std::max(1, o.settle_ms));
+    const FolderStamp before = StampFolderForChanges(folder);
+    VS_ASSIGN_OR_RETURN(bool no_writer, WaitForNoSqliteWriter(db_file, o.writer_wait_ms));
+    if (!no_writer) {
+      why = fmt::format("a write transaction stayed open for {} ms", o.writer_wait_ms);
+      continue;
+    }
     VS_RETURN_IF_ERROR(CopySqliteOnline(db_file, staged, o));
     VS_ASSIGN_OR_RETURN(ChromaDirectory model, LoadChromaDirectory(tmp.path()));
     const ChromaCollection* c = model.FindCollection(pc->id);
@@ -406,6 +444,7 @@ Result<Manifest> BackupCollection(Repository& repo, const std::string& path,
                            {"space", data.Space()},
                            {"metadata", data.metadata},
                            {"configuration", data.configuration},
+                           {"schema", data.schema},
                            {"source", data.source}};
   std::string records;
   std::string vectors;
@@ -475,6 +514,7 @@ Result<CollectionData> LoadCollectionSnapshot(Repository& repo, const Manifest& 
   d.metadata = h.contains("metadata") && h["metadata"].is_object() ? h["metadata"]
                                                                    : nlohmann::json::object();
   d.configuration = h.contains("configuration") ? h["configuration"] : nlohmann::json();
+  d.schema = h.contains("schema") ? h["schema"] : nlohmann::json();  // absent before 1.x schemas
   d.source = h.contains("source") ? h["source"] : nlohmann::json::object();
   const int64_t count = h["count"].get<int64_t>();
   VS_ASSIGN_OR_RETURN(std::string vectors, ReadSnapshotFile(repo, m, kEmbeddingsF32));
@@ -533,9 +573,26 @@ Result<CollectionRestoreResult> RestoreCollectionToServer(const CollectionData& 
       existing.status().code() != ErrorCode::kInvalidArgument) {
     return existing.status();
   }
-  nlohmann::json meta = data.metadata.is_object() ? data.metadata : nlohmann::json::object();
-  if (!meta.contains("hnsw:space")) meta["hnsw:space"] = data.Space();
-  VS_ASSIGN_OR_RETURN(RemoteCollection rc, http->CreateCollection(res.name, meta));
+  const CreateRequest create = MakeCreateRequest(data, http->api_version());
+  auto made = http->CreateCollection(res.name, create.metadata, create.settings);
+  const bool schema_sent = create.settings.contains("schema") && !create.fallback.empty();
+  if (schema_sent && made.ok() && !made->has_schema) {
+    // A 1.x server from before collection schemas ignored it: remake the
+    // (still empty) collection with the same settings as a configuration.
+    VS_RETURN_IF_ERROR(http->DeleteCollection(res.name));
+    made = http->CreateCollection(res.name, create.metadata, create.fallback);
+    res.index_settings = "configuration";
+  } else if (schema_sent && !made.ok() && made.status().code() == ErrorCode::kInvalidArgument) {
+    // A server that refuses the schema: the same settings as a configuration.
+    made = http->CreateCollection(res.name, create.metadata, create.fallback);
+    res.index_settings = "configuration";
+  } else {
+    res.index_settings = create.settings.contains("schema")          ? "schema"
+                         : create.settings.contains("configuration") ? "configuration"
+                                                                     : "metadata";
+  }
+  if (!made.ok()) return made.status();
+  RemoteCollection rc = std::move(made).value();
   const auto& r = data.records;
   const size_t batch = std::max<size_t>(1, options.batch_size);
   Status failed;

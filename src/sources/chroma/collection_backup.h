@@ -48,15 +48,44 @@ struct CollectionData {
   int64_t dimension = 0;
   nlohmann::json metadata = nlohmann::json::object();  // collection metadata
   nlohmann::json configuration;                        // config_json_str, or null
+  nlohmann::json schema;                               // schema_str (1.x), or null
   // ids sorted; documents and metadatas one per id (nullopt / null = none).
   RecordBatch records;
   // Where it came from: path, chroma_schema, chroma_version_line, the seq ids
   // read, WAL rows replayed, read attempts.
   nlohmann::json source = nlohmann::json::object();
 
-  // The distance space ("l2", "cosine", "ip") from metadata or configuration.
+  // The distance space ("l2", "cosine", "ip") from the schema, configuration
+  // or metadata (ReadIndexSettings decides which wins).
   std::string Space() const;
 };
+
+// What a collection is created with when it is recreated through the API.
+struct CreateRequest {
+  nlohmann::json metadata = nlohmann::json::object();
+  // Extra body fields: {"schema": ...} or {"configuration": ...}, or empty.
+  nlohmann::json settings = nlohmann::json::object();
+  // For a server that ignores or refuses a "schema" in `settings` (1.0.x
+  // ignores it): the same index settings as {"configuration": ...}, or empty.
+  nlohmann::json fallback = nlohmann::json::object();
+};
+
+// The create request that gives `data`'s collection the same index
+// configuration on a server speaking API `api_version`:
+//  - 2 (Chroma 1.x), from a 1.x source: its schema when it had one
+//    (fallback: the configuration derived from it), else a "configuration"
+//    with its hnsw or spann parameters and embedding function. The metadata
+//    is sent as it was.
+//  - a 0.4-0.6 source: its metadata exactly as it was (its "hnsw:*" keys
+//    decided its index; 1.x turns them into a configuration), plus
+//    hnsw:space when only the configuration named the space.
+//  - a 1.x source into a 0.4-0.6 server: the metadata plus the legacy keys
+//    (hnsw:space, hnsw:construction_ef, hnsw:search_ef, hnsw:M,
+//    hnsw:num_threads, hnsw:resize_factor, hnsw:batch_size,
+//    hnsw:sync_threshold) taken from the configuration where the metadata
+//    does not set them. An embedding function configuration has no such
+//    equivalent and is dropped.
+CreateRequest MakeCreateRequest(const CollectionData& data, int api_version);
 
 struct ReadCollectionOptions {
   HotCopyOptions copy;  // used while Chroma runs
@@ -99,6 +128,9 @@ struct CollectionRestoreResult {
   int64_t count = 0;
   int api_version = 0;
   std::string server_version;
+  // How the index configuration was given: "schema", "configuration" or
+  // "metadata" (legacy hnsw:* keys).
+  std::string index_settings;
   double seconds = 0;
 };
 

@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "sources/chroma/checker.h"
@@ -23,11 +25,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+// The clock the kernel stamps file mtimes with (current_time() reads the
+// coarse real-time clock).
+int64_t CoarseNowNs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
+
+// SQLite's lock bytes in the unix VFS (os_unix.c): PENDING_BYTE, then
+// RESERVED_BYTE, then the 510-byte SHARED range. A writer holds a write lock
+// on one of them from its first write until its commit ends.
+constexpr off_t kSqlitePendingByte = 0x40000000;
+constexpr off_t kSqliteLockBytes = 2 + 510;
 
 int64_t MtimeNs(const struct stat& st) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
@@ -147,23 +157,65 @@ FolderStamp StampFolder(const std::string& folder) {
     if (name == "." || name == "..") continue;
     struct stat st {};
     if (::stat((folder + "/" + name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      out[name] = {static_cast<uint64_t>(st.st_size), MtimeNs(st)};
+      out[name] = {static_cast<uint64_t>(st.st_size), MtimeNs(st),
+                   static_cast<uint64_t>(st.st_ino)};
     }
   }
   ::closedir(d);
   return out;
 }
 
-FolderStamp StampSettledFolder(const std::string& folder, int settle_ms, int max_wait_ms) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_wait_ms);
+FolderStamp StampFolderForChanges(const std::string& folder) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (true) {
+    // Read the clock first: a file whose mtime is older than it cannot be
+    // written again without getting a newer mtime.
+    const int64_t now = CoarseNowNs();
     FolderStamp s = StampFolder(folder);
-    int64_t newest = 0;
-    for (const auto& [name, st] : s) newest = std::max(newest, st.mtime_ns);
-    const int64_t quiet_ns = NowNs() - newest;
-    const int64_t want_ns = static_cast<int64_t>(settle_ms) * 1000000;
-    if (quiet_ns >= want_ns || std::chrono::steady_clock::now() >= give_up) return s;
-    std::this_thread::sleep_for(std::chrono::nanoseconds(want_ns - quiet_ns + 1000000));
+    const bool fresh =
+        std::any_of(s.begin(), s.end(), [&](const auto& kv) { return kv.second.mtime_ns >= now; });
+    if (!fresh || std::chrono::steady_clock::now() >= give_up) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+Result<bool> SqliteWriteLockHeld(const std::string& db_file) {
+  // Closing any descriptor of a file drops every POSIX lock this process
+  // holds on it, SQLite's own included (another thread may have the file
+  // open), so the probe's descriptor is opened once per file and kept.
+  static std::mutex mu;
+  static std::map<std::pair<dev_t, ino_t>, int> probes;
+  struct stat st {};
+  if (::stat(db_file.c_str(), &st) != 0) return ErrnoToStatus(errno, "stat", db_file);
+  int fd = -1;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = probes.find({st.st_dev, st.st_ino});
+    if (it == probes.end()) {
+      fd = ::open(db_file.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return ErrnoToStatus(errno, "open", db_file);
+      probes[{st.st_dev, st.st_ino}] = fd;
+    } else {
+      fd = it->second;
+    }
+  }
+  struct flock fl {};
+  fl.l_type = F_RDLCK;  // conflicts with write locks only: readers do not count
+  fl.l_whence = SEEK_SET;
+  fl.l_start = kSqlitePendingByte;
+  fl.l_len = kSqliteLockBytes;
+  if (::fcntl(fd, F_GETLK, &fl) != 0) return ErrnoToStatus(errno, "fcntl(F_GETLK)", db_file);
+  return fl.l_type != F_UNLCK;
+}
+
+Result<bool> WaitForNoSqliteWriter(const std::string& db_file, int max_wait_ms) {
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(0, max_wait_ms));
+  while (true) {
+    VS_ASSIGN_OR_RETURN(bool held, SqliteWriteLockHeld(db_file));
+    if (!held) return true;
+    if (std::chrono::steady_clock::now() >= give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
@@ -211,8 +263,9 @@ Result<Manifest> BackupChroma(Repository& repo, const std::string& path,
   std::vector<std::string> retry_reasons;
   const int attempts = std::max(1, o.max_attempts);
   for (int attempt = 1; attempt <= attempts; ++attempt) {
-    if (attempt > 1) std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
-    // 1. Stamp every segment folder once it is quiet.
+    // A short backoff, so a flush in progress can finish.
+    if (attempt > 1) std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
+    // 1. Stamp every segment folder.
     std::vector<std::string> folders;
     for (const auto& e : fs::directory_iterator(abs, ec)) {
       // Segment folders and orphans alike: they are Chroma's data.
@@ -223,10 +276,14 @@ Result<Manifest> BackupChroma(Repository& repo, const std::string& path,
     if (ec) return IoError("cannot list " + abs + ": " + ec.message());
     std::sort(folders.begin(), folders.end());
     std::map<std::string, FolderStamp> before;
-    for (const auto& f : folders) {
-      before[f] = StampSettledFolder(abs + "/" + f, o.settle_ms, 10 * std::max(1, o.settle_ms));
+    for (const auto& f : folders) before[f] = StampFolderForChanges(abs + "/" + f);
+    // 2. An instant without a write transaction, then the SQLite copy.
+    VS_ASSIGN_OR_RETURN(bool no_writer, WaitForNoSqliteWriter(db_file, o.writer_wait_ms));
+    if (!no_writer) {
+      retry_reasons.push_back(
+          fmt::format("a write transaction stayed open for {} ms", o.writer_wait_ms));
+      continue;
     }
-    // 2. The SQLite copy.
     VS_RETURN_IF_ERROR(CopySqliteOnline(db_file, staged_db, o));
     VS_ASSIGN_OR_RETURN(ChromaDirectory copy_model, LoadChromaDirectory(tmp.path()));
     VS_ASSIGN_OR_RETURN(auto copy_seq, VectorMaxSeqIds(staged_db));
@@ -297,8 +354,8 @@ Result<Manifest> BackupChroma(Repository& repo, const std::string& path,
                             {"retry_reasons", retry_reasons}});
     return builder->Commit();
   }
-  return Aborted(fmt::format("Chroma flushed an HNSW index during each of {} copy attempts "
-                             "(last: {})",
+  return Aborted(fmt::format("the copy of the SQLite database and the HNSW files did not agree in "
+                             "any of {} attempts (last: {})",
                              attempts, retry_reasons.empty() ? "" : retry_reasons.back()),
                  "Chroma is under heavy write load; retry later, or raise --attempts.");
 }

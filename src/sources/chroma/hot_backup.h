@@ -9,18 +9,29 @@
 // time of one file copy. The copy is staged in a temporary file (TMPDIR, or
 // HotCopyOptions::temp_dir) because the repository wants whole files.
 //
-// The HNSW folders are streamed straight into the snapshot. Chroma persists
-// a vector segment by writing its files first and updating the segment's
-// max_seq_id in SQLite right after, so an attempt is kept only when, for
-// every vector segment folder:
-//   - the folder was quiet (no file modified) for `settle_ms` before the
-//     attempt, so no max_seq_id update was still pending,
-//   - its files (names, sizes, mtimes) did not change from before the SQLite
-//     copy until after they were read,
-//   - the max_seq_id in the SQLite copy equals the live value read after the
-//     files were read.
-// Otherwise the unfinished snapshot is dropped (nothing becomes visible) and
-// the attempt is retried after a pause, a bounded number of times.
+// The HNSW folders are streamed straight into the snapshot. An attempt is
+// kept only when the SQLite copy and the files are the on-disk state of one
+// instant (a state Chroma itself wrote), by three checks per attempt:
+//   1. Every segment folder's files (names, sizes, mtimes, inodes) are the
+//      same before the SQLite copy and after they were read. A stamp is only
+//      taken once no file's mtime lies in the current tick of the kernel's
+//      file-timestamp clock, so any later write changes an mtime.
+//   2. Between the first stamps and the SQLite copy there was an instant at
+//      which no process held a write lock (RESERVED, PENDING, EXCLUSIVE) on
+//      chroma.sqlite3. Chroma 0.4-0.6 flush HNSW files only inside the write
+//      transaction that records them (max_seq_id or the WAL rows), so at that
+//      instant the files were those of the committed database; with (1) the
+//      copy and the files are the state of the instant the copy ended.
+//   3. Every vector segment's max_seq_id in the copy equals the live value
+//      read after the files. Chroma 1.x writes the HNSW files and id map with
+//      no SQLite lock held, then updates max_seq_id in a transaction of its
+//      own: (1) rules out files older than the copy's max_seq_id (data the
+//      purged WAL no longer holds); files newer than it are the state a crash
+//      leaves, which Chroma 1.x handles on open by replaying the WAL from
+//      max_seq_id.
+// A failed check drops the unfinished snapshot (nothing becomes visible) and
+// the attempt is retried after a short backoff, a bounded number of times,
+// then the backup fails with kAborted naming the last reason.
 #ifndef VECSAFE_SOURCES_CHROMA_HOT_BACKUP_H_
 #define VECSAFE_SOURCES_CHROMA_HOT_BACKUP_H_
 
@@ -48,9 +59,9 @@ struct HotCopyOptions {
   int restarts_per_growth = 2;
   // Attempts before giving up with kAborted. Default: 10.
   int max_attempts = 10;
-  // A segment folder must have been quiet this long before it is copied.
-  // Default: 300 ms.
-  int settle_ms = 300;
+  // Longest wait, per attempt, for an instant at which no process holds a
+  // write lock on chroma.sqlite3 (check 2 above). Default: 5000 ms.
+  int writer_wait_ms = 5000;
   // Where the staged SQLite copy is made. Default: empty = $TMPDIR or /tmp.
   std::string temp_dir;
 };
@@ -60,17 +71,29 @@ struct HotCopyOptions {
 // source is damaged), kNotFound.
 Status CopySqliteOnline(const std::string& src, const std::string& dst, const HotCopyOptions& o);
 
-// Size and mtime of the regular files of one folder, by name.
+// Size, mtime and inode of the regular files of one folder, by name.
 struct FileStamp {
   uint64_t size = 0;
   int64_t mtime_ns = 0;
+  uint64_t inode = 0;  // a file replaced by rename changes it
   bool operator==(const FileStamp&) const = default;
 };
 using FolderStamp = std::map<std::string, FileStamp>;
 FolderStamp StampFolder(const std::string& folder);
-// Stamps `folder` once it has been quiet for settle_ms (waits at most
-// `max_wait_ms`, then returns the last stamp anyway).
-FolderStamp StampSettledFolder(const std::string& folder, int settle_ms, int max_wait_ms);
+// Stamps `folder` so that any later write to its files changes the stamp: a
+// file modified in the current tick of the file-timestamp clock could be
+// written again with the same mtime, so the stamp is retaken once that tick
+// is over (a few milliseconds; at most 1 s, then the last stamp is returned).
+FolderStamp StampFolderForChanges(const std::string& folder);
+
+// Whether another process holds a write lock (RESERVED, PENDING or
+// EXCLUSIVE) on the SQLite database `db_file` in rollback-journal mode: a
+// write transaction is open. Never takes a lock itself, never blocks.
+// Errors: ErrnoToStatus of open/fcntl.
+Result<bool> SqliteWriteLockHeld(const std::string& db_file);
+// Polls SqliteWriteLockHeld every millisecond until it is false (true) or
+// `max_wait_ms` passed (false).
+Result<bool> WaitForNoSqliteWriter(const std::string& db_file, int max_wait_ms);
 
 // max_seq_id of every vector segment, from a database file (read-only, one
 // short query). Segments with no row count as 0.

@@ -14,6 +14,8 @@ Commands (all print one JSON document on stdout):
   dump    --path P | --server URL   [--name N]...  ids, vectors (hex bits), docs, metadata,
                                                     counts and nearest neighbours
   list    --path P | --server URL
+  config  --path P | --server URL   --name N...  each collection's metadata and configuration
+                                                    (configuration_json, Chroma 0.6+)
   writer  --server URL --name N --start I --count C --dim D --batch B --log FILE --stop FILE
           [--pause S]
           adds batches of B records until C are added or FILE --stop exists; appends the
@@ -78,14 +80,26 @@ def add_records(col, start, count, dim, seed, with_docs=True, with_meta=True, ba
 
 def make_collection(client, spec):
     """spec: {name, n, dim, seed, space, sync_threshold, batch_size, delete: [i...],
-    update: [i...], docs, meta, collection_metadata}"""
+    update: [i...], docs, meta, collection_metadata, configuration, ef}
+
+    With "configuration" (Chroma 1.x) the index settings are given only as the
+    collection's configuration, not as hnsw:* metadata; "ef": "default" then
+    records Chroma's default embedding function (never called: embeddings are
+    explicit)."""
     meta = dict(spec.get("collection_metadata") or {})
-    meta["hnsw:space"] = spec.get("space", "l2")
-    if "sync_threshold" in spec:
-        meta["hnsw:sync_threshold"] = spec["sync_threshold"]
-    if "batch_size" in spec:
-        meta["hnsw:batch_size"] = spec["batch_size"]
-    col = client.create_collection(name=spec["name"], metadata=meta, embedding_function=None)
+    kwargs = {"embedding_function": None}
+    if "configuration" in spec:
+        kwargs["configuration"] = spec["configuration"]
+        if spec.get("ef") == "default":
+            from chromadb.utils import embedding_functions
+            kwargs["embedding_function"] = embedding_functions.DefaultEmbeddingFunction()
+    else:
+        meta["hnsw:space"] = spec.get("space", "l2")
+        if "sync_threshold" in spec:
+            meta["hnsw:sync_threshold"] = spec["sync_threshold"]
+        if "batch_size" in spec:
+            meta["hnsw:batch_size"] = spec["batch_size"]
+    col = client.create_collection(name=spec["name"], metadata=meta or None, **kwargs)
     dim = spec.get("dim", 8)
     seed = spec.get("seed", 1)
     add_records(col, 0, spec.get("n", 10), dim, seed, spec.get("docs", True),
@@ -193,6 +207,13 @@ def main():
                 time.sleep(args.pause)
         print(json.dumps({"count": done, "batches": (done - args.start) // args.batch,
                           "seconds": time.time() - t0}))
+    elif args.command == "config":
+        out = {}
+        for n in args.name:
+            col = get_collection(client, n)
+            out[n] = {"metadata": col.metadata,
+                      "configuration": getattr(col, "configuration_json", None)}
+        print(json.dumps({"collections": out}, sort_keys=True))
     elif args.command == "list":
         print(json.dumps({"collections": list_names(client)}))
     elif args.command == "dump":

@@ -116,6 +116,13 @@ class Driver:
             args += ["--name", n]
         return self.call("dump", *args, "--queries", queries)["collections"]
 
+    def config(self, target, names):
+        """{name: {"metadata", "configuration"}} as the server reports them."""
+        args = list(target_args(target))
+        for n in names:
+            args += ["--name", n]
+        return self.call("config", *args)["collections"]
+
     def delete(self, target, name):
         return self.call("delete", *target_args(target), "--name", name)
 

@@ -1,10 +1,15 @@
 #include "sources/chroma/hot_backup.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -99,22 +104,126 @@ TEST(CopySqliteOnline, MissingSourceIsNotFound) {
   EXPECT_EQ(s.code(), ErrorCode::kNotFound) << s.ToString();
 }
 
-TEST(StampSettledFolder, WaitsUntilTheFolderIsQuiet) {
+// Right after a write, a second same-size write can land in the same tick of
+// the file-timestamp clock and keep the mtime. A stamp from
+// StampFolderForChanges is only returned once that cannot happen: an
+// immediate same-size rewrite always changes the stamp.
+TEST(StampFolderForChanges, AnyLaterWriteChangesTheStamp) {
   TestDir dir;
-  std::ofstream((dir.path() / "a.bin").string()) << "x";
-  const auto t0 = std::chrono::steady_clock::now();
-  FolderStamp s = StampSettledFolder(dir.path().string(), 200, 5000);
-  const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_GE(ms, 150.0);
-  ASSERT_EQ(s.size(), 1u);
-  EXPECT_EQ(s["a.bin"].size, 1u);
-  EXPECT_EQ(StampFolder(dir.path().string()), s);
-  // Already quiet: no wait. Bounded: never longer than max_wait_ms.
-  const auto t1 = std::chrono::steady_clock::now();
-  StampSettledFolder(dir.path().string(), 100, 5000);
-  using Ms = std::chrono::duration<double, std::milli>;
-  EXPECT_LT(Ms(std::chrono::steady_clock::now() - t1).count(), 100.0);
+  const std::string f = (dir.path() / "data_level0.bin").string();
+  for (int i = 0; i < 30; ++i) {
+    std::ofstream(f, std::ios::trunc) << "aaaa";
+    const FolderStamp s = StampFolderForChanges(dir.path().string());
+    ASSERT_EQ(s.size(), 1u);
+    EXPECT_EQ(s.at("data_level0.bin").size, 4u);
+    std::ofstream(f, std::ios::trunc) << "bbbb";  // same size, at once
+    EXPECT_NE(StampFolder(dir.path().string()), s) << "round " << i;
+  }
+}
+
+// A file replaced by rename: same name, size and even mtime can come back,
+// the inode cannot.
+TEST(StampFolder, SeesAFileReplacedByRename) {
+  TestDir dir;
+  const std::string f = (dir.path() / "index_metadata.pickle").string();
+  const std::string tmp = (dir.path() / "tmp").string();
+  std::ofstream(f) << "map1";
+  std::ofstream(tmp) << "map2";
+  struct stat st {};
+  ASSERT_EQ(::stat(f.c_str(), &st), 0);
+  const timespec times[2] = {st.st_atim, st.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, tmp.c_str(), times, 0), 0);
+  const FolderStamp before = StampFolder(dir.path().string());
+  ASSERT_EQ(before.size(), 2u);
+  ASSERT_EQ(::rename(tmp.c_str(), f.c_str()), 0);
+  const FolderStamp after = StampFolder(dir.path().string());
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after.at("index_metadata.pickle").size, before.at("index_metadata.pickle").size);
+  EXPECT_EQ(after.at("index_metadata.pickle").mtime_ns,
+            before.at("index_metadata.pickle").mtime_ns);
+  EXPECT_NE(after.at("index_metadata.pickle"), before.at("index_metadata.pickle"));
+}
+
+// A child process holds `sql` open inside a transaction until told to end.
+class LockHolder {
+ public:
+  LockHolder(const std::string& db, const char* sql) {
+    int ready[2];
+    int done[2];
+    EXPECT_EQ(::pipe(ready), 0);
+    EXPECT_EQ(::pipe(done), 0);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(ready[0]);
+      ::close(done[1]);
+      sqlite3* c = nullptr;
+      int rc = sqlite3_open(db.c_str(), &c);
+      if (rc == SQLITE_OK) rc = sqlite3_exec(c, sql, nullptr, nullptr, nullptr);
+      const char ok = rc == SQLITE_OK ? 'y' : 'n';
+      (void)!::write(ready[1], &ok, 1);
+      char x;
+      (void)!::read(done[0], &x, 1);
+      sqlite3_exec(c, "ROLLBACK", nullptr, nullptr, nullptr);
+      sqlite3_close(c);
+      ::_exit(0);
+    }
+    ::close(ready[1]);
+    ::close(done[0]);
+    done_ = done[1];
+    char ok = 'n';
+    EXPECT_EQ(::read(ready[0], &ok, 1), 1);
+    ::close(ready[0]);
+    EXPECT_EQ(ok, 'y') << sql;
+  }
+  void Release() {
+    if (pid_ <= 0) return;
+    ::close(done_);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  ~LockHolder() { Release(); }
+
+ private:
+  pid_t pid_ = -1;
+  int done_ = -1;
+};
+
+TEST(SqliteWriteLockHeld, SeesAnOpenWriteTransactionOfAnotherProcessOnly) {
+  TestDir dir;
+  const std::string db = (dir.path() / "chroma.sqlite3").string();
+  sqlite3* c = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &c), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(c, "CREATE TABLE t(x); INSERT INTO t VALUES (1);", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  EXPECT_FALSE(SqliteWriteLockHeld(db).value());
+  {
+    // A reader (SHARED lock) is no writer.
+    LockHolder reader(db, "BEGIN; SELECT count(*) FROM t;");
+    EXPECT_FALSE(SqliteWriteLockHeld(db).value());
+    EXPECT_TRUE(WaitForNoSqliteWriter(db, 0).value());
+  }
+  {
+    // A writer between its first write and its commit (RESERVED lock), as
+    // Chroma 0.4-0.6 while they flush an HNSW index.
+    LockHolder writer(db, "BEGIN; INSERT INTO t VALUES (2);");
+    EXPECT_TRUE(SqliteWriteLockHeld(db).value());
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_FALSE(WaitForNoSqliteWriter(db, 50).value());
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(50));
+    writer.Release();
+    EXPECT_TRUE(WaitForNoSqliteWriter(db, 1000).value());
+  }
+  // This process's own connection does not count (and is not disturbed:
+  // the probe never closes a descriptor of the file).
+  ASSERT_EQ(sqlite3_exec(c, "BEGIN; INSERT INTO t VALUES (3);", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_FALSE(SqliteWriteLockHeld(db).value());
+  EXPECT_EQ(sqlite3_exec(c, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(c);
+  EXPECT_EQ(SqliteWriteLockHeld((dir.path() / "none").string()).status().code(),
+            ErrorCode::kNotFound);
 }
 
 TEST(TempDir, IsRemovedWithItsContent) {
