@@ -6,19 +6,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <thread>
 #include <utility>
-
-#include "io/byte_pipe.h"
 
 namespace vecsafe::qdrant {
 namespace {
 
 using json = nlohmann::json;
-
-// Bytes received but not yet chunked: enough to keep curl busy while the
-// chunker waits for the pipeline, small next to the pipeline's own buffers.
-constexpr size_t kDownloadPipeBytes = 8u << 20;
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -149,20 +142,14 @@ class CollectionBackup {
     meta.mtime_ns = NowNs();
     meta.size = snap.size;
     VS_ASSIGN_OR_RETURN(std::unique_ptr<FileSink> sink, builder.BeginFile(meta));
-    // curl receives on a helper thread while this one chunks and hashes: the
-    // two would take turns on one core otherwise.
-    BytePipe pipe(kDownloadPipeBytes);
-    std::thread receiver([&pipe, &client, &collection, &snap] {
-      pipe.CloseWrite(client.DownloadSnapshot(
-          collection, snap.name, [&pipe](std::string_view bytes) { return pipe.Write(bytes); }));
-    });
     const auto& on_bytes = options_.on_bytes;
-    Status streamed = pipe.Drain([&sink, &on_bytes](std::string_view bytes) -> Status {
-      Status appended = sink->Append(bytes);
-      if (appended.ok() && on_bytes) on_bytes(bytes.size());
-      return appended;
-    });
-    receiver.join();
+    Status streamed = client.DownloadSnapshot(collection, snap.name,
+                                              [&sink, &on_bytes](std::string_view bytes) -> Status {
+                                                Status appended = sink->Append(bytes);
+                                                if (appended.ok() && on_bytes)
+                                                  on_bytes(bytes.size());
+                                                return appended;
+                                              });
     VS_RETURN_IF_ERROR(streamed);
     VS_ASSIGN_OR_RETURN(FileResult file, sink->Close());
     node.sha256 = ToLower(file.sha256);

@@ -12,12 +12,11 @@
 // snapshot name, size and sha256 (also added as a source checksum).
 //
 // Per node: create the snapshot, stream the download into a FileSink (no
-// temporary file; curl receives on a helper thread into an 8 MiB BytePipe
-// that this thread drains into the sink; memory stays flat because
-// FileSink::Append blocks while the pipeline is full), compare the sha256 the repository computed
-// while streaming with Qdrant's checksum, and delete the server-side snapshot afterwards, also when
-// anything failed. A failed collection commits nothing (the builder is dropped), so no half
-// snapshot is visible.
+// temporary file; memory stays flat because FileSink::Append blocks while the
+// pipeline is full), compare the sha256 the repository computed while
+// streaming with Qdrant's checksum, and delete the server-side snapshot
+// afterwards, also when anything failed. A failed collection commits nothing
+// (the builder is dropped), so no half snapshot is visible.
 #ifndef VECSAFE_SOURCES_QDRANT_QDRANT_BACKUP_H_
 #define VECSAFE_SOURCES_QDRANT_QDRANT_BACKUP_H_
 
