@@ -54,6 +54,10 @@ log "stand-in on $url"
 
 "$bin" init --repo "$work/repo-q" >/dev/null
 "$bin" init --repo "$work/repo-d" >/dev/null || true
+# Each timed run starts with nothing left to write back: the stand-in has just
+# written the collection (and `backup dir` gets a freshly downloaded file), and
+# that writeback would otherwise throttle the repository's own writes.
+sync
 
 # 1. Streaming backup of the collection.
 log "backup qdrant #1"
@@ -73,6 +77,7 @@ if "$bin" backup --help 2>/dev/null | grep -qE "^ +dir( |$)"; then
   mkdir -p "$work/dirsrc"
   curl -s -o "$work/dirsrc/big.snapshot" "$url/collections/big/snapshots/$name"
   curl -s -X DELETE "$url/collections/big/snapshots/$name" >/dev/null
+  sync
   log "backup dir"
   /usr/bin/time -v "$bin" backup dir "$work/dirsrc" --repo "$work/repo-d" --json \
     > "$work/d1.json" 2> "$work/d1.time"
