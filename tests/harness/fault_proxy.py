@@ -11,6 +11,8 @@ schedule, answers some requests with a fault instead of forwarding them:
   slowdown  HTTP 503 with S3's SlowDown error code
   truncate  forward, then send the headers and only half of the body, and close
   401       HTTP 401 (an expired or revoked access token, as GCS answers it)
+  expiredtoken  HTTP 400 ExpiredToken (expired temporary credentials, as S3
+            answers them; MinIO's shortest session lasts 15 minutes)
 
 --delay-ms N holds every request whose body is at least --delay-min-bytes for
 N ms before forwarding it (a slow link: keeps a backup running long enough to
@@ -39,6 +41,7 @@ FAULT_BODIES = {
     "503": (503, "Service Unavailable", "ServiceUnavailable", "Please reduce your request rate."),
     "slowdown": (503, "Slow Down", "SlowDown", "Please reduce your request rate."),
     "401": (401, "Unauthorized", "AuthenticationRequired", "Invalid Credentials"),
+    "expiredtoken": (400, "Bad Request", "ExpiredToken", "The provided token has expired."),
 }
 
 
@@ -100,8 +103,10 @@ class Proxy:
                     status, reason, code, msg = FAULT_BODIES[kind]
                     payload = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}"
                                f"</Code><Message>{msg}</Message></Error>").encode()
+                    # A HEAD answer has the length of the body it would have, but no body.
                     writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/xml\r\n"
-                                 f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
+                                 f"Content-Length: {len(payload)}\r\n\r\n".encode() +
+                                 (b"" if method == "HEAD" else payload))
                     await writer.drain()
                     continue
                 status_line, resp_headers, resp_raw_headers, resp_body = await self.forward(
