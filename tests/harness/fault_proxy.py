@@ -16,11 +16,15 @@ schedule, answers some requests with a fault instead of forwarding them:
 
 --delay-ms N holds every request whose body is at least --delay-min-bytes for
 N ms before forwarding it (a slow link: keeps a backup running long enough to
-race or kill it). --cut-after N lets the first N such large requests through and
+race or kill it). --cut-after N lets the first N such large uploads through and
 holds every later one until the client goes away, never forwarding it (a link
 that dies mid-upload: the client stalls there deterministically, "held" in the
-statistics). The statistics also count request body bytes forwarded
-upstream ("bytes_up") and requests by method.
+statistics). Uploads are told apart by method, target and Content-Range, so a
+client's retry of an upload is judged as its first attempt was (forwarded
+again, or held again) and does not use up one of the N: exactly N distinct
+objects (or parts, or chunks) get through however often the client retries.
+The statistics also count request body bytes forwarded upstream ("bytes_up"),
+requests by method, and the distinct large uploads let through ("large_passed").
 
 Every fault kind leaves the upstream consistent, so a client that retries
 correctly ends with exactly what it meant to write. Statistics (requests
@@ -52,9 +56,9 @@ class Proxy:
         u = urllib.parse.urlparse(args.upstream)
         self.up_host, self.up_port = u.hostname, u.port or 80
         self.kinds = [k for k in args.kinds.split(",") if k]
-        self.large = 0
+        self.large = {}  # (method, target, Content-Range) of a large upload -> forwarded?
         self.stats = {"requests": 0, "forwarded": 0, "held": 0, "bytes_up": 0, "methods": {},
-                      "faults": {k: 0 for k in self.kinds}}
+                      "large_passed": 0, "faults": {k: 0 for k in self.kinds}}
         self.faults_done = 0
 
     def decide(self):
@@ -67,6 +71,14 @@ class Proxy:
             self.stats["faults"][kind] += 1
             return kind
         return None
+
+    def large_passes(self, request_line, headers):
+        """Whether a large upload is forwarded under --cut-after (retries as their first try)."""
+        key = (request_line, headers.get("content-range", ""))
+        if key not in self.large:
+            self.large[key] = not 0 <= self.args.cut_after <= self.stats["large_passed"]
+            self.stats["large_passed"] += int(self.large[key])
+        return self.large[key]
 
     def save_stats(self):
         if self.args.stats:
@@ -89,8 +101,7 @@ class Proxy:
                 self.stats["methods"][method] = self.stats["methods"].get(method, 0) + 1
                 self.save_stats()
                 if len(body) >= self.args.delay_min_bytes:
-                    self.large += 1
-                    if 0 <= self.args.cut_after < self.large:
+                    if not self.large_passes(request_line, headers):
                         self.stats["held"] += 1
                         self.save_stats()
                         await reader.read()  # until the client closes; never forwarded
@@ -235,7 +246,7 @@ async def main():
     p.add_argument("--delay-min-bytes", type=int, default=1 << 20,
                    help="bodies at least this large are held by --delay-ms")
     p.add_argument("--cut-after", type=int, default=-1,
-                   help="hold (never forward) large requests after the first N")
+                   help="hold (never forward) large uploads after the first N distinct ones")
     args = p.parse_args()
     host, port = args.listen.rsplit(":", 1)
     if host not in ("127.0.0.1", "localhost", "::1"):
