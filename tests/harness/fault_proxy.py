@@ -11,14 +11,20 @@ schedule, answers some requests with a fault instead of forwarding them:
   slowdown  HTTP 503 with S3's SlowDown error code
   truncate  forward, then send the headers and only half of the body, and close
   401       HTTP 401 (an expired or revoked access token, as GCS answers it)
+  expiredtoken  HTTP 400 ExpiredToken (expired temporary credentials, as S3
+            answers them; MinIO's shortest session lasts 15 minutes)
 
 --delay-ms N holds every request whose body is at least --delay-min-bytes for
 N ms before forwarding it (a slow link: keeps a backup running long enough to
-race or kill it). --cut-after N lets the first N such large requests through and
+race or kill it). --cut-after N lets the first N such large uploads through and
 holds every later one until the client goes away, never forwarding it (a link
 that dies mid-upload: the client stalls there deterministically, "held" in the
-statistics). The statistics also count request body bytes forwarded
-upstream ("bytes_up") and requests by method.
+statistics). Uploads are told apart by method, target and Content-Range, so a
+client's retry of an upload is judged as its first attempt was (forwarded
+again, or held again) and does not use up one of the N: exactly N distinct
+objects (or parts, or chunks) get through however often the client retries.
+The statistics also count request body bytes forwarded upstream ("bytes_up"),
+requests by method, and the distinct large uploads let through ("large_passed").
 
 Every fault kind leaves the upstream consistent, so a client that retries
 correctly ends with exactly what it meant to write. Statistics (requests
@@ -39,6 +45,7 @@ FAULT_BODIES = {
     "503": (503, "Service Unavailable", "ServiceUnavailable", "Please reduce your request rate."),
     "slowdown": (503, "Slow Down", "SlowDown", "Please reduce your request rate."),
     "401": (401, "Unauthorized", "AuthenticationRequired", "Invalid Credentials"),
+    "expiredtoken": (400, "Bad Request", "ExpiredToken", "The provided token has expired."),
 }
 
 
@@ -49,9 +56,9 @@ class Proxy:
         u = urllib.parse.urlparse(args.upstream)
         self.up_host, self.up_port = u.hostname, u.port or 80
         self.kinds = [k for k in args.kinds.split(",") if k]
-        self.large = 0
+        self.large = {}  # (method, target, Content-Range) of a large upload -> forwarded?
         self.stats = {"requests": 0, "forwarded": 0, "held": 0, "bytes_up": 0, "methods": {},
-                      "faults": {k: 0 for k in self.kinds}}
+                      "large_passed": 0, "faults": {k: 0 for k in self.kinds}}
         self.faults_done = 0
 
     def decide(self):
@@ -64,6 +71,14 @@ class Proxy:
             self.stats["faults"][kind] += 1
             return kind
         return None
+
+    def large_passes(self, request_line, headers):
+        """Whether a large upload is forwarded under --cut-after (retries as their first try)."""
+        key = (request_line, headers.get("content-range", ""))
+        if key not in self.large:
+            self.large[key] = not 0 <= self.args.cut_after <= self.stats["large_passed"]
+            self.stats["large_passed"] += int(self.large[key])
+        return self.large[key]
 
     def save_stats(self):
         if self.args.stats:
@@ -86,8 +101,7 @@ class Proxy:
                 self.stats["methods"][method] = self.stats["methods"].get(method, 0) + 1
                 self.save_stats()
                 if len(body) >= self.args.delay_min_bytes:
-                    self.large += 1
-                    if 0 <= self.args.cut_after < self.large:
+                    if not self.large_passes(request_line, headers):
                         self.stats["held"] += 1
                         self.save_stats()
                         await reader.read()  # until the client closes; never forwarded
@@ -100,8 +114,10 @@ class Proxy:
                     status, reason, code, msg = FAULT_BODIES[kind]
                     payload = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}"
                                f"</Code><Message>{msg}</Message></Error>").encode()
+                    # A HEAD answer has the length of the body it would have, but no body.
                     writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/xml\r\n"
-                                 f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
+                                 f"Content-Length: {len(payload)}\r\n\r\n".encode() +
+                                 (b"" if method == "HEAD" else payload))
                     await writer.drain()
                     continue
                 status_line, resp_headers, resp_raw_headers, resp_body = await self.forward(
@@ -230,7 +246,7 @@ async def main():
     p.add_argument("--delay-min-bytes", type=int, default=1 << 20,
                    help="bodies at least this large are held by --delay-ms")
     p.add_argument("--cut-after", type=int, default=-1,
-                   help="hold (never forward) large requests after the first N")
+                   help="hold (never forward) large uploads after the first N distinct ones")
     args = p.parse_args()
     host, port = args.listen.rsplit(":", 1)
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -94,8 +94,12 @@ class CachingTokenSource : public TokenSource {
       std::string what = "token request for " + Describe() + " refused: HTTP " +
                          std::to_string(r.status) + (err.empty() ? "" : " " + err) +
                          (desc.empty() ? "" : " (" + desc + ")");
-      if (desc.find("short-lived") != std::string::npos || desc.find("iat") != std::string::npos ||
-          desc.find("exp") != std::string::npos) {
+      // Google: "Invalid JWT: Token must be a short-lived token (60 minutes) and in a
+      // reasonable timeframe. Check your iat and exp values in the JWT claim." Not a
+      // bare "exp": a refresh token's "Token has been expired or revoked." is no clock fault.
+      if (desc.find("short-lived") != std::string::npos ||
+          desc.find("timeframe") != std::string::npos ||
+          desc.find("iat and exp") != std::string::npos) {
         return FailedPrecondition(what,
                                   "The JWT's time window was refused: synchronise the system "
                                   "clock (e.g. `timedatectl set-ntp true`) and retry.");

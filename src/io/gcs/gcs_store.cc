@@ -234,7 +234,7 @@ class GcsStore final : public ObjectStore {
                             std::initializer_list<long> accept, int* attempts_out) {
     bool refreshed = false;
     const size_t auth_index = req.headers.size();
-    return retrier_.RunResult<HttpResponse>(
+    Result<HttpResponse> result = retrier_.RunResult<HttpResponse>(
         what,
         [&](RetryAttempt& attempt) -> Result<HttpResponse> {
           if (attempts_out != nullptr) *attempts_out = attempt.attempt;
@@ -266,6 +266,33 @@ class GcsStore final : public ObjectStore {
         [&](int, const Status&, std::chrono::milliseconds) {
           retries_.fetch_add(1, std::memory_order_relaxed);
         });
+    if (!result.ok()) return ObjectNotFound(result.status());
+    return result;
+  }
+
+  // A 404 on an object may mean its bucket is missing: GCS says so in the
+  // message, fake-gcs-server only "Not Found". One listing of the bucket (a
+  // permission vecsafe needs anyway, unlike storage.buckets.get) tells which,
+  // so `restore` or `snapshots` against a misspelt bucket names the bucket
+  // instead of reporting "no repository". Only "the bucket exists" is kept.
+  Status ObjectNotFound(Status status) {
+    if (status.code() != ErrorCode::kNotFound ||
+        status.message().find("bucket '") != std::string::npos ||
+        bucket_exists_.load(std::memory_order_relaxed)) {
+      return status;
+    }
+    HttpRequest req;
+    req.method = "GET";
+    req.url = o_.endpoint + "/storage/v1/b/" + http::UriEncode(o_.bucket, false) +
+              "/o?maxResults=1&fields=" + http::UriEncode("nextPageToken", false);
+    auto listed = Call(req, "list bucket " + o_.bucket, {}, nullptr);
+    if (listed.ok()) {
+      bucket_exists_.store(true, std::memory_order_relaxed);
+      return status;
+    }
+    // The bucket's own error if it is missing; else (403, a fault) the object's.
+    return listed.status().message().find("bucket '") != std::string::npos ? listed.status()
+                                                                           : status;
   }
 
   Status PutResumable(std::string_view key, const std::string& name, std::string_view data,
@@ -393,6 +420,7 @@ class GcsStore final : public ObjectStore {
   Retrier retrier_;
   std::unique_ptr<TokenSource> tokens_;  // null: emulator, no auth
   std::atomic<uint64_t> retries_{0}, resumable_{0}, token_fetches_{0};
+  std::atomic<bool> bucket_exists_{false};
 };
 
 }  // namespace
@@ -421,6 +449,14 @@ Result<GcsOptions> ResolveGcsOptions(const std::string& bucket, const std::strin
         return InvalidArgument("gs option chunk_size=" + v + " is not a multiple of 256 KiB",
                                "GCS needs resumable chunks in multiples of 262144 bytes.");
       }
+    } else if (k == "region") {
+      // Often copied from an s3:// URL: the JSON API has no signing region, so a
+      // region can be neither needed nor wrong here.
+      return InvalidArgument("gs URLs take no region (region=" + v + ")",
+                             "A GCS bucket's location is fixed when it is created and requests "
+                             "name none: drop region= from the gs:// URL. For GCS with HMAC keys "
+                             "through the S3 driver use s3://BUCKET/prefix?endpoint="
+                             "https://storage.googleapis.com&region=auto.");
     } else {
       return InvalidArgument("unknown gs URL option '" + k + "'",
                              "Known options: endpoint, resumable_threshold, chunk_size, "

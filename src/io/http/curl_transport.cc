@@ -79,7 +79,9 @@ CurlTransport::CurlTransport(TransportOptions options) : options_(std::move(opti
   curl_share_setopt(share, CURLSHOPT_USERDATA, share_locks_->locks);
   curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-  curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  // Not CURL_LOCK_DATA_CONNECT: libcurl does not support sharing connections between
+  // concurrent threads (CURLSHOPT_SHARE(3)). Each pooled handle keeps its own live
+  // connections across curl_easy_reset, so connections are reused all the same.
   share_ = share;
 }
 

@@ -3,9 +3,10 @@
 // One transport per store. It keeps a pool of libcurl easy handles (a handle
 // is used by one thread at a time and returned to the pool, so its kept-alive
 // connection is reused) and one share handle that lets all of them share the
-// DNS cache, TLS sessions and the connection cache. A counting gate bounds the
-// number of requests in flight (TransportOptions::max_in_flight), so callers
-// may issue requests from any number of threads.
+// DNS cache and TLS sessions (not connections: see the constructor). A
+// counting gate bounds the number of requests in flight
+// (TransportOptions::max_in_flight), so callers may issue requests from any
+// number of threads.
 //
 // Perform() reports transport failures (connect refused, reset, timeout, a
 // body cut short) as a Status; any HTTP answer, including 4xx/5xx, is a

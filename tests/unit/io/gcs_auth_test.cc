@@ -96,6 +96,14 @@ class FakeGoogle {
         res.set_content(R"({"error":"unsupported_grant_type"})", "application/json");
         return;
       }
+      if (int mode = refuse_all_.load(); mode != 0) {
+        res.status = 400;
+        res.set_content(json{{"error", "invalid_grant"},
+                             {"error_description", mode == 1 ? kClockRefusal : kRevoked}}
+                            .dump(),
+                        "application/json");
+        return;
+      }
       size_t d1 = assertion.find('.'), d2 = assertion.rfind('.');
       json claims =
           json::parse(Base64UrlDecode(assertion.substr(d1 + 1, d2 - d1 - 1)), nullptr, false);
@@ -145,6 +153,13 @@ class FakeGoogle {
   std::atomic<int> issued_{0};
   std::atomic<int> expires_in_{3600};
   std::atomic<int> valid_from_{1};  // tokens numbered below this are refused
+  // Refuse every token request: 1 as Google does a JWT from a skewed clock, 2 as a
+  // revoked grant.
+  std::atomic<int> refuse_all_{0};
+  static constexpr const char* kClockRefusal =
+      "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable "
+      "timeframe. Check your iat and exp values in the JWT claim.";
+  static constexpr const char* kRevoked = "Token has been expired or revoked.";
 
  private:
   std::string public_pem_;
@@ -231,6 +246,22 @@ TEST_F(GcsAuthTest, WrongKeyIsRefusedWithAHint) {
   EXPECT_EQ(t.status().code(), ErrorCode::kUnauthenticated);
   EXPECT_NE(t.status().message().find("Invalid JWT Signature"), std::string::npos);
   EXPECT_NE(t.status().hint().find("GOOGLE_APPLICATION_CREDENTIALS"), std::string::npos);
+}
+
+TEST_F(GcsAuthTest, OnlyAClockRefusalGetsTheClockHint) {
+  http::CurlTransport transport(http::TransportOptions{});
+  auto src = TokenSourceFromFile(path_.string(), &transport);
+  ASSERT_TRUE(src.ok());
+  google_->refuse_all_ = 1;
+  auto skewed = (*src)->Token();
+  EXPECT_EQ(skewed.status().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(skewed.status().hint().find("synchronise the system clock"), std::string::npos);
+  // "expired" in a revoked grant's answer says nothing about the clock.
+  google_->refuse_all_ = 2;
+  auto revoked = (*src)->Token();
+  EXPECT_EQ(revoked.status().code(), ErrorCode::kUnauthenticated);
+  EXPECT_NE(revoked.status().message().find("expired or revoked"), std::string::npos);
+  EXPECT_NE(revoked.status().hint().find("GOOGLE_APPLICATION_CREDENTIALS"), std::string::npos);
 }
 
 TEST_F(GcsAuthTest, BadCredentialFiles) {
