@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <cctype>
+#include <charconv>
 #include <mutex>
 
 namespace vecsafe::http {
@@ -12,6 +13,10 @@ void GlobalInitOnce() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
+
+// A server's Content-Length is trusted for a reservation only up to this size
+// (the largest pack is 64 MiB); a larger body still arrives, in pieces.
+constexpr uint64_t kMaxBodyReserve = 128u << 20;
 
 size_t WriteBody(char* ptr, size_t size, size_t nmemb, void* userdata) {
   auto* out = static_cast<std::string*>(userdata);
@@ -35,6 +40,15 @@ size_t WriteHeader(char* ptr, size_t size, size_t nmemb, void* userdata) {
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
   while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
     value.remove_suffix(1);
+  }
+  if (name == "content-length") {
+    // Size the body once: a 16-64 MiB pack appended piece by piece would be
+    // copied into ever larger buffers, each one fresh memory to fault in.
+    uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec == std::errc() && end == value.data() + value.size() && n <= kMaxBodyReserve) {
+      response->body.reserve(static_cast<size_t>(n));
+    }
   }
   response->headers[name] = std::string(value);
   return size * nmemb;
@@ -136,6 +150,8 @@ Result<HttpResponse> CurlTransport::Perform(const HttpRequest& request) {
   if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  // libcurl's largest receive buffer: a 16 MiB pack in 32 reads, not 1,024.
+  curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024L);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, WriteHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
 
