@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "io/gcs/gcs_store.h"
+#include "loopback_server.h"
 
 namespace vecsafe::gcs {
 namespace {
@@ -139,15 +140,9 @@ class FakeGoogle {
       res.set_content(R"({"name":"p/k","size":"5","updated":"2024-01-02T03:04:05.000Z"})",
                       "application/json");
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    loop_.Start();
   }
-  ~FakeGoogle() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string base() const { return loop_.base(); }
   std::string token_uri() const { return base() + "/token"; }
 
   std::atomic<int> issued_{0};
@@ -163,9 +158,8 @@ class FakeGoogle {
 
  private:
   std::string public_pem_;
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
+  vecsafe::testing::LoopbackServer loop_;  // last: stops before the members above go
+  httplib::Server& server_ = loop_.server();
 };
 
 class GcsAuthTest : public ::testing::Test {

@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include "loopback_server.h"
+
 namespace vecsafe::gcs {
 namespace {
 
@@ -29,23 +31,16 @@ class FakeGcs {
       res.status = 404;
       res.set_content("Not Found", "text/plain");
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    loop_.Start();
   }
-  ~FakeGcs() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string base() const { return loop_.base(); }
 
   std::atomic<int> lists_{0};
   std::atomic<bool> bucket_exists_{false};
 
  private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
+  vecsafe::testing::LoopbackServer loop_;  // last: stops before the members above go
+  httplib::Server& server_ = loop_.server();
 };
 
 TEST(GcsStoreTest, AnObjectMissingWithItsBucketNamesTheBucketOnce) {

@@ -18,6 +18,7 @@
 #include "io/s3/s3_store.h"
 #include "io/s3/s3_xml.h"
 #include "io/s3/sigv4.h"
+#include "loopback_server.h"
 
 namespace vecsafe::s3 {
 namespace {
@@ -62,15 +63,9 @@ class SigningServer {
     server_.Put(".*", dispatch);
     server_.Post(".*", dispatch);
     server_.Delete(".*", dispatch);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    loop_.Start();
   }
-  ~SigningServer() {
-    server_.stop();
-    thread_.join();
-  }
-  int port() const { return port_; }
+  int port() const { return loop_.port(); }
   int verified() const { return verified_; }
   int refused() const { return refused_; }
   std::string last_refusal() {
@@ -165,13 +160,12 @@ class SigningServer {
     }
   }
 
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
   std::atomic<int> verified_{0}, refused_{0};
   std::mutex mu_;
   std::string last_refusal_, token_;
   std::map<std::string, std::string> objects_;
+  vecsafe::testing::LoopbackServer loop_;  // last: stops before the members above go
+  httplib::Server& server_ = loop_.server();
 };
 
 std::unique_ptr<ObjectStore> OpenStore(int port, const std::string& token) {

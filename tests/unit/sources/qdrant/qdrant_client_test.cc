@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "loopback_server.h"
 #include "sources/qdrant/qdrant_backup.h"
 
 namespace vecsafe::qdrant {
@@ -18,22 +19,13 @@ namespace {
 
 class FakeQdrant {
  public:
-  FakeQdrant() {
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~FakeQdrant() {
-    server_.stop();
-    thread_.join();
-  }
+  FakeQdrant() { loop_.Start(); }
   httplib::Server& server() { return server_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return loop_.base(); }
 
  private:
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
+  vecsafe::testing::LoopbackServer loop_;  // last: stops before the members above go
+  httplib::Server& server_ = loop_.server();
 };
 
 QdrantClientOptions Fast(const std::string& url) {
