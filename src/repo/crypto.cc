@@ -197,9 +197,14 @@ Result<Hash256> ParseHash256(std::string_view hex) {
     return InvalidArgument("expected 64 hex digits, got " + std::to_string(hex.size()),
                            "Give the full id, as `vecsafe snapshots --json` prints it.");
   }
-  VS_ASSIGN_OR_RETURN(std::string bytes, HexDecode(hex));
+  // Decoded in place: manifests and indexes hold tens of thousands of ids.
   Hash256 h;
-  std::memcpy(h.data(), bytes.data(), h.size());
+  for (size_t i = 0; i < h.size(); ++i) {
+    const int hi = HexValue(hex[2 * i]);
+    const int lo = HexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return HexDecode(hex).status();  // its error names the position
+    h[i] = static_cast<uint8_t>((hi << 4) | lo);
+  }
   return h;
 }
 

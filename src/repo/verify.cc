@@ -28,6 +28,10 @@ namespace vecsafe::repo {
 namespace {
 
 constexpr uint64_t kRunBytes = 4u << 20;
+constexpr uint64_t kRunSlack = 256u << 10;  // unrelated bytes a run may read past
+// Decoded bytes waiting for the hashing thread: enough that a slow run does
+// not idle the decoders, little enough that memory stays flat.
+constexpr uint64_t kAheadBytes = 32u << 20;
 constexpr size_t kMaxUsers = 8;
 
 class Reporter {
@@ -276,16 +280,17 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
     std::vector<const std::vector<std::string>*> names;
     for (const FileEntry* e : firsts) names.push_back(&distinct[{e->sha256, e->chunks}]);
     std::unordered_set<Hash256, Hash256Hasher> reported;  // each chunk reported once
-    // Every file is cut into runs of chunks (back to back in one pack, one
-    // read each). Workers read and decode runs ahead, in file order, while
+    // Every file is cut into runs of chunks (close together in one pack,
+    // one read each). Workers read and decode runs ahead, in file order, while
     // this thread hashes the decoded runs in order: the sha256 of a file is
     // serial, the decoding is not, and a single large file (a Qdrant
     // snapshot, a big chroma.sqlite3) still keeps every core busy. At most
-    // `ahead` runs are in flight, so memory stays flat whatever the size.
+    // kAheadBytes of decoded runs wait, so memory stays flat whatever the size.
     struct Run {
       size_t i = 0, j = 0;  // ids[i, j) of its file
-      const BlobLocation* first = nullptr;
-      uint64_t end = 0;  // pack offset just past the run
+      uint32_t pack = 0;
+      uint64_t lo = 0, hi = 0;  // the span of the pack it reads
+      uint64_t raw = 0;         // bytes once decoded
     };
     struct RunResult {
       Status read;                     // the read of the whole run
@@ -308,38 +313,48 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
           ++i;
           continue;
         }
+        // A run takes the next chunks of the file while they sit in the same
+        // pack close together: two workers wrote them, so neighbours are
+        // often swapped or a few blobs apart, and one read for the span beats
+        // one read per chunk.
         size_t j = i + 1;
-        uint64_t end = first->offset + first->length;
+        uint64_t lo = first->offset, hi = first->offset + first->length;
+        uint64_t used = first->length, raw = first->raw_length;
         while (j < ids.size()) {
           const BlobLocation* l = index.Find(ids[j]);
-          if (l == nullptr || l->pack != first->pack || l->offset != end ||
-              end - first->offset + l->length > kRunBytes) {
-            break;
-          }
-          end += l->length;
+          if (l == nullptr || l->pack != first->pack) break;
+          const uint64_t nlo = std::min(lo, l->offset);
+          const uint64_t nhi = std::max(hi, l->offset + l->length);
+          if (nhi - nlo > kRunBytes || nhi - nlo > 2 * (used + l->length) + kRunSlack) break;
+          lo = nlo;
+          hi = nhi;
+          used += l->length;
+          raw += l->raw_length;
           ++j;
         }
-        runs.push_back(Run{i, j, first, end});
+        runs.push_back(Run{i, j, first->pack, lo, hi, raw});
         file_of_run.push_back(k);
         i = j;
       }
     }
     runs_begin[firsts.size()] = runs.size();
 
-    const size_t ahead = static_cast<size_t>(2 * std::max(1, threads_) + 1);
+    // Slots for runs in flight; kAheadBytes is the limit that usually binds.
+    const size_t ahead = 1024;
     std::vector<RunResult> slots(ahead);
     std::vector<bool> ready(ahead, false);
     std::mutex pipe_mu;
     std::condition_variable ready_cv;
     std::condition_variable space_cv;
-    size_t next_run = 0;  // the next run a worker takes
-    size_t consumed = 0;  // runs this thread has hashed
+    size_t next_run = 0;       // the next run a worker takes
+    size_t consumed = 0;       // runs this thread has taken
+    uint64_t ahead_bytes = 0;  // decoded bytes of runs taken by workers, not yet hashed
     auto decode_run = [&](size_t r, RunResult* out) {
       const Run& run = runs[r];
       const std::vector<Hash256>& ids = file_ids[file_of_run[r]];
-      std::string key = PackKey(index.pack_id(run.first->pack));
-      auto got = store_->Get(key, run.first->offset, run.end - run.first->offset);
-      if (!got.ok() || got->size() != run.end - run.first->offset) {
+      std::string key = PackKey(index.pack_id(run.pack));
+      auto got = store_->Get(key, run.lo, run.hi - run.lo);
+      if (!got.ok() || got->size() != run.hi - run.lo) {
         out->read = got.ok() ? DataLoss("pack " + key + " is truncated")
                              : got.status().WithContext("reading pack " + key);
         return;
@@ -352,9 +367,8 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
         // The chunk's id is not re-hashed here: the file's sha256 covers
         // the same bytes, and the chunks of a file that fails it are
         // re-checked one by one below to name the damaged ones.
-        Status st = DecodeBlob(
-            ids[x], std::string_view(*got).substr(l->offset - run.first->offset, l->length),
-            &out->plain[x - run.i], /*check_id=*/false);
+        Status st = DecodeBlob(ids[x], std::string_view(*got).substr(l->offset - run.lo, l->length),
+                               &out->plain[x - run.i], /*check_id=*/false);
         if (!st.ok()) st = Status(st.code(), st.message() + " (in " + key + ")", st.hint());
         out->chunk[x - run.i] = st;
       }
@@ -367,10 +381,14 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
           size_t r;
           {
             std::unique_lock<std::mutex> lk(pipe_mu);
-            space_cv.wait(lk,
-                          [&] { return next_run >= runs.size() || next_run < consumed + ahead; });
+            space_cv.wait(lk, [&] {
+              return next_run >= runs.size() ||
+                     (next_run < consumed + ahead &&
+                      (ahead_bytes == 0 || ahead_bytes + runs[next_run].raw <= kAheadBytes));
+            });
             if (next_run >= runs.size()) return;
             r = next_run++;
+            ahead_bytes += runs[r].raw;
           }
           RunResult out;
           decode_run(r, &out);
@@ -398,7 +416,6 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
           ready[r % ahead] = false;
           consumed = r + 1;
         }
-        space_cv.notify_all();
         // In file order: reports, damage and the running sha256.
         const Run& run = runs[r];
         for (size_t x = run.i; x < run.j; ++x) {
@@ -414,6 +431,11 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
           sha.Update(out.plain[x - run.i]);
           size += out.plain[x - run.i].size();
         }
+        {
+          std::lock_guard<std::mutex> lk(pipe_mu);
+          ahead_bytes -= run.raw;
+        }
+        space_cv.notify_all();
       }
       std::string digest = HexEncode(sha.Finish());
       const bool content_ok = damaged[k].empty() && size == e.size && digest == e.sha256;

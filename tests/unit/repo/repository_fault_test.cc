@@ -217,6 +217,41 @@ TEST_F(FaultTest, CorruptPackByteIsFoundAndNamesTheFile) {
   EXPECT_GT(v->counts[static_cast<int>(VerifyStatus::kOk)], 0u);
 }
 
+TEST_F(FaultTest, ByteInTheMiddleOfAPackNamesExactlyOneChunk) {
+  // verify reads a file's chunks in spans of a pack that may hold other
+  // blobs between them; a damaged byte must still hurt one chunk only.
+  auto m = BackupFiles(repo_.get(), {{"big.bin", RandomBytesForTest(2 << 20, 9)}});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  std::string largest;
+  uint64_t largest_size = 0;
+  auto packs = mem_->ListAll("data/");
+  ASSERT_TRUE(packs.ok());
+  for (const auto& o : *packs) {
+    if (o.size > largest_size) {
+      largest = o.key;
+      largest_size = o.size;
+    }
+  }
+  ASSERT_GT(largest_size, 4096u);
+  ASSERT_TRUE(fault_->CorruptObjectAt(largest, largest_size / 2).ok());
+  auto v = repo_->Verify(ReadData());
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  size_t bad_chunks = 0;
+  std::set<std::string> bad_files;
+  for (const auto& p : v->problems) {
+    if (p.kind == "chunk") {
+      ++bad_chunks;
+      EXPECT_EQ(p.status, VerifyStatus::kChecksumMismatch) << p.detail;
+      EXPECT_NE(p.detail.find("(in " + largest), std::string::npos) << p.detail;
+    }
+    if (p.kind == "file") bad_files.insert(p.id);
+  }
+  EXPECT_EQ(bad_chunks, 1u);
+  EXPECT_EQ(bad_files.size(), 1u);
+  // The chunks around it, read in the same span, are fine.
+  EXPECT_GT(v->counts[static_cast<int>(VerifyStatus::kOk)], 100u);
+}
+
 TEST_F(FaultTest, EveryCorruptedPackIsReported) {
   auto packs = Keys("data/");
   ASSERT_GE(packs.size(), 3u);
