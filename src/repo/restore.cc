@@ -25,6 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr uint64_t kReadAheadBytes = 8u << 20;
+constexpr size_t kWriteBatchBytes = 8u << 20;  // decoded bytes per restore worker
 
 bool UnderPrefix(const std::string& path, const std::string& prefix) {
   if (prefix.empty()) return true;
@@ -317,6 +318,31 @@ Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifes
     for (auto& [off, b] : blobs) w.blobs.push_back(std::move(b));
     work.push_back(std::move(w));
   }
+  // Workers take packs in list order. A file system serialises the writes
+  // to one file (the inode lock), so two workers on packs of the same big
+  // file mostly wait for each other: spread each file's packs evenly over
+  // the list, so that neighbours belong to different files.
+  {
+    std::vector<uint32_t> main_file(work.size());
+    std::map<uint32_t, size_t> packs_of;
+    for (size_t i = 0; i < work.size(); ++i) {
+      main_file[i] = work[i].blobs.front().targets.front().file;
+      ++packs_of[main_file[i]];
+    }
+    std::map<uint32_t, size_t> seen;
+    std::vector<std::pair<double, size_t>> order;
+    order.reserve(work.size());
+    for (size_t i = 0; i < work.size(); ++i) {
+      const size_t k = seen[main_file[i]]++;
+      order.emplace_back(
+          (static_cast<double>(k) + 0.5) / static_cast<double>(packs_of[main_file[i]]), i);
+    }
+    std::sort(order.begin(), order.end());
+    std::vector<PackWork> spread;
+    spread.reserve(work.size());
+    for (const auto& [key, i] : order) spread.push_back(std::move(work[i]));
+    work = std::move(spread);
+  }
 
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> done_bytes{0};
@@ -324,7 +350,7 @@ Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifes
   Status first_error;
   std::mutex progress_mu;
   auto worker = [&] {
-    std::string plain;
+    std::string batch;
     while (true) {
       {
         std::lock_guard<std::mutex> lk(err_mu);
@@ -343,43 +369,76 @@ Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifes
       } else if (bytes->size() != end - start) {
         s = DataLoss("pack " + key + " is truncated");
       }
+      // Chunks decode back to back into `batch`; a stretch of them that is
+      // also back to back in one file goes out in a single pwrite (fewer
+      // trips through the file's lock).
       int fd = -1;
       uint32_t fd_file = UINT32_MAX;
+      RestoreTarget run;  // the pending write: batch[run_at, run_at + run_len)
+      size_t run_at = 0, run_len = 0;
+      auto write_out = [&](const RestoreTarget& t, size_t at, size_t len) -> Status {
+        if (t.file != fd_file) {
+          if (fd >= 0) ::close(fd);
+          fs::path p = temp / files[t.file]->path;
+          fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC);
+          fd_file = t.file;
+          if (fd < 0) return ErrnoStatus("cannot open", p.string());
+        }
+        size_t off = 0;
+        while (off < len) {
+          ssize_t n = ::pwrite(fd, batch.data() + at + off, len - off,
+                               static_cast<off_t>(t.file_offset + off));
+          if (n < 0) {
+            if (errno == EINTR) continue;
+            return ErrnoStatus("cannot write", (temp / files[t.file]->path).string());
+          }
+          off += static_cast<size_t>(n);
+        }
+        done_bytes.fetch_add(len);
+        return Status::OK();
+      };
+      auto flush = [&]() -> Status {
+        if (run_len == 0) return Status::OK();
+        Status ws = write_out(run, run_at, run_len);
+        run_len = 0;
+        return ws;
+      };
+      batch.clear();
       for (const auto& b : w.blobs) {
         if (!s.ok()) break;
-        plain.clear();
+        if (batch.size() >= kWriteBatchBytes) {
+          s = flush();
+          if (!s.ok()) break;
+          batch.clear();
+        }
+        const size_t at = batch.size();
         s = DecodeBlob(b.id, std::string_view(*bytes).substr(b.loc.offset - start, b.loc.length),
-                       &plain);
+                       &batch);
         if (!s.ok()) {
           s = s.WithContext("restoring '" + files[b.targets.front().file]->path + "'");
           break;
         }
-        for (const auto& t : b.targets) {
-          if (t.file != fd_file) {
-            if (fd >= 0) ::close(fd);
-            fs::path p = temp / files[t.file]->path;
-            fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC);
-            fd_file = t.file;
-            if (fd < 0) {
-              s = ErrnoStatus("cannot open", p.string());
-              break;
-            }
-          }
-          size_t off = 0;
-          while (off < plain.size()) {
-            ssize_t n = ::pwrite(fd, plain.data() + off, plain.size() - off,
-                                 static_cast<off_t>(t.file_offset + off));
-            if (n < 0) {
-              if (errno == EINTR) continue;
-              s = ErrnoStatus("cannot write", (temp / files[t.file]->path).string());
-              break;
-            }
-            off += static_cast<size_t>(n);
-          }
+        const size_t len = batch.size() - at;
+        const RestoreTarget& t0 = b.targets.front();
+        if (b.targets.size() == 1 && run_len > 0 && t0.file == run.file &&
+            t0.file_offset == run.file_offset + run_len) {
+          run_len += len;
+          continue;
+        }
+        s = flush();
+        if (!s.ok()) break;
+        if (b.targets.size() == 1) {
+          run = t0;
+          run_at = at;
+          run_len = len;
+          continue;
+        }
+        for (const auto& t : b.targets) {  // a chunk used more than once
+          s = write_out(t, at, len);
           if (!s.ok()) break;
-          done_bytes.fetch_add(plain.size());
         }
       }
+      if (s.ok()) s = flush();
       if (fd >= 0) ::close(fd);
       if (!s.ok()) {
         std::lock_guard<std::mutex> lk(err_mu);
