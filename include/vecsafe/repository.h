@@ -311,9 +311,15 @@ enum class VerifyStatus : uint8_t {
 std::string_view VerifyStatusName(VerifyStatus s);  // "ok", "missing", "checksum_mismatch"...
 
 struct VerifyOptions {
-  // Read, decrypt, decompress and re-hash every chunk and every file.
-  // Default: false (cheap: index and pack sizes only).
+  // Read every pack once, decrypt, decompress and re-hash every chunk
+  // against its id. Default: false (cheap: index and pack sizes only).
   bool read_data = false;
+  // With read_data (all packs), instead re-hash every distinct file of every
+  // snapshot against the sha256 its manifest records, in file order; only
+  // chunks that no file uses, or those of a file that fails, are hashed
+  // against their ids. This also proves each manifest's chunk list, but reads
+  // a chunk once per file version that uses it. Default: false.
+  bool read_files = false;
   // With read_data, read only subset n of m (1-based) of the packs, chosen
   // by pack id, so m scheduled runs cover everything. Default 1/1.
   int subset_n = 1;

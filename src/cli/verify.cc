@@ -1,4 +1,5 @@
-// `vecsafe verify [--read-data] [--read-data-subset n/m|x%]`: checks the repository.
+// `vecsafe verify [--read-data] [--read-files] [--read-data-subset n/m|x%]`: checks the
+// repository.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
@@ -12,6 +13,7 @@ namespace {
 
 struct VerifyArgs {
   bool read_data = false;
+  bool read_files = false;
   std::string subset;
 };
 
@@ -50,7 +52,15 @@ Result<std::pair<int, int>> ParseSubset(const std::string& text) {
 int RunVerify(const VerbContext& ctx, const VerifyArgs& args) {
   const CommonFlags& flags = ctx.flags;
   VerifyOptions opts;
-  opts.read_data = args.read_data || !args.subset.empty();
+  opts.read_data = args.read_data || args.read_files || !args.subset.empty();
+  opts.read_files = args.read_files;
+  if (args.read_files && !args.subset.empty()) {
+    return ReportError(Status(ErrorCode::kInvalidArgument,
+                              "--read-files and --read-data-subset cannot be combined",
+                              "A file's chunks lie in any pack: --read-files reads all of them. "
+                              "Drop one of the two flags."),
+                       flags);
+  }
   if (!args.subset.empty()) {
     auto subset = ParseSubset(args.subset);
     if (!subset.ok()) return ReportError(subset.status(), flags);
@@ -149,7 +159,13 @@ void RegisterVerifyVerb(CLI::App& parent, VerbContext& ctx) {
       "right size; with --read-data also read, decrypt, decompress and re-hash everything. "
       "Exit 0: no problem; 1: problems found (each named)");
   cmd->add_flag("--read-data", args->read_data,
-                "Read every pack and re-hash every chunk and file. Default: off (cheap check)");
+                "Read every pack once and re-hash every chunk against its id; a file is as good "
+                "as its chunks. Default: off (cheap check)");
+  cmd->add_flag("--read-files", args->read_files,
+                "Instead re-hash every distinct file of every snapshot against the sha256 in its "
+                "manifest (also proves each manifest's chunk list; reads a chunk once per file "
+                "version that uses it, so slower on long histories). Implies --read-data. "
+                "Default: off");
   cmd->add_option("--read-data-subset", args->subset,
                   "Read only part of the packs: n/m (group n of m, by pack id) or x% (a random "
                   "group of about x%). Implies --read-data. Default: all packs");

@@ -222,6 +222,7 @@ def test_forget_without_policy_refused(cli, filled):
     ["verify", "--read-data-subset", "4/3"],
     ["verify", "--read-data-subset", "abc"],
     ["verify", "--read-data-subset", "150%"],
+    ["verify", "--read-files", "--read-data-subset", "1/2"],
     ["forget", "--keep-last", "x"],
     ["forget", "--keep-within", "3q"],
     ["prune", "--max-unused", "101"],

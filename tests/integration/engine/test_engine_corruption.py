@@ -43,6 +43,15 @@ def test_flipped_byte_in_pack_is_found_and_named(cli, repo, tmp_path):
     text = cli("verify", "--read-data", "--repo", repo)
     assert text.rc == 1 and "vectors.bin" in text.out and "HINT: " in text.err
 
+    # File by file against the manifest's sha256: the same chunk and file named.
+    r = cli("verify", "--read-files", "--repo", repo, "--json")
+    assert r.rc == 1, r.explain()
+    by_file = r.json
+    assert {p["id"] for p in by_file["problems"] if p["kind"] == "chunk"} == \
+        {p["id"] for p in doc["problems"] if p["kind"] == "chunk"}
+    assert f"{snap['short_id']}:vectors.bin" in {
+        p["id"] for p in by_file["problems"] if p["kind"] == "file"}
+
     r = cli("restore", snap["id"], "--to", tmp_path / "out", "--repo", repo)
     assert_error(r, "kDataLoss")
     assert not (tmp_path / "out").exists()

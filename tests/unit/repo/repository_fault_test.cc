@@ -218,8 +218,9 @@ TEST_F(FaultTest, CorruptPackByteIsFoundAndNamesTheFile) {
 }
 
 TEST_F(FaultTest, ByteInTheMiddleOfAPackNamesExactlyOneChunk) {
-  // verify reads a file's chunks in spans of a pack that may hold other
-  // blobs between them; a damaged byte must still hurt one chunk only.
+  // Both ways of reading data: chunk by chunk against their ids, and file by
+  // file against their sha256 (spans of a pack that may hold other blobs
+  // between a file's chunks). A damaged byte must hurt one chunk only.
   auto m = BackupFiles(repo_.get(), {{"big.bin", RandomBytesForTest(2 << 20, 9)}});
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   std::string largest;
@@ -234,22 +235,45 @@ TEST_F(FaultTest, ByteInTheMiddleOfAPackNamesExactlyOneChunk) {
   }
   ASSERT_GT(largest_size, 4096u);
   ASSERT_TRUE(fault_->CorruptObjectAt(largest, largest_size / 2).ok());
-  auto v = repo_->Verify(ReadData());
-  ASSERT_TRUE(v.ok()) << v.status().ToString();
-  size_t bad_chunks = 0;
-  std::set<std::string> bad_files;
-  for (const auto& p : v->problems) {
-    if (p.kind == "chunk") {
-      ++bad_chunks;
-      EXPECT_EQ(p.status, VerifyStatus::kChecksumMismatch) << p.detail;
-      EXPECT_NE(p.detail.find("(in " + largest), std::string::npos) << p.detail;
+  for (bool by_file : {false, true}) {
+    SCOPED_TRACE(by_file ? "read_files" : "read_data");
+    VerifyOptions o = ReadData();
+    o.read_files = by_file;
+    auto v = repo_->Verify(o);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    size_t bad_chunks = 0;
+    std::set<std::string> bad_files;
+    for (const auto& p : v->problems) {
+      if (p.kind == "chunk") {
+        ++bad_chunks;
+        EXPECT_EQ(p.status, VerifyStatus::kChecksumMismatch) << p.detail;
+        EXPECT_NE(p.detail.find("(in " + largest), std::string::npos) << p.detail;
+        ASSERT_FALSE(p.used_by.empty());
+        EXPECT_EQ(p.used_by.front(), m->ShortId() + ":big.bin");
+      }
+      if (p.kind == "file") bad_files.insert(p.id);
     }
-    if (p.kind == "file") bad_files.insert(p.id);
+    EXPECT_EQ(bad_chunks, 1u);
+    EXPECT_EQ(bad_files, std::set<std::string>{m->ShortId() + ":big.bin"});
+    // The chunks around it, read in the same pack, are fine.
+    EXPECT_GT(v->counts[static_cast<int>(VerifyStatus::kOk)], 100u);
   }
-  EXPECT_EQ(bad_chunks, 1u);
-  EXPECT_EQ(bad_files.size(), 1u);
-  // The chunks around it, read in the same span, are fine.
-  EXPECT_GT(v->counts[static_cast<int>(VerifyStatus::kOk)], 100u);
+}
+
+TEST_F(FaultTest, HealthyRepositoryPassesBothWaysOfReadingData) {
+  auto m = BackupFiles(repo_.get(), {{"c/x.bin", RandomBytesForTest(300 * 1024, 4)},
+                                     {"c/same.bin", RandomBytesForTest(300 * 1024, 4)}});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  for (bool by_file : {false, true}) {
+    VerifyOptions o = ReadData();
+    o.read_files = by_file;
+    auto v = repo_->Verify(o);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_TRUE(v->ok()) << (v->problems.empty() ? "" : v->problems.front().detail);
+    EXPECT_GT(v->bytes_read, 0u);
+    // Distinct file contents: the first snapshot's three and one new one.
+    EXPECT_EQ(v->files_checked, 4u) << (by_file ? "read_files" : "read_data");
+  }
 }
 
 TEST_F(FaultTest, EveryCorruptedPackIsReported) {
