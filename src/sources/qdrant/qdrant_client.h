@@ -63,7 +63,8 @@ struct QdrantClientOptions {
   // How long CreateSnapshot waits for a snapshot to appear, and how long an
   // upload may wait for Qdrant's answer once sent. Default: 2 hours.
   long snapshot_wait_seconds = 2 * 3600;
-  // Polling interval while waiting, in milliseconds (grows to 5 s). Default: 200.
+  // Shortest polling interval while waiting, in milliseconds; the interval is
+  // a tenth of the time waited so far, at most 5 s. Default: 200.
   int poll_interval_ms = 200;
 };
 
