@@ -13,8 +13,12 @@
 // in the middle (a remote upload of hours) leaves them indexed, so the next
 // backup finds their chunks and uploads only the rest. No snapshot refers to
 // them until a manifest does; `prune` removes them if none ever does.
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -34,6 +38,22 @@ namespace {
 constexpr size_t kMaxInflightBytes = 24u << 20;
 constexpr uint64_t kCheckpointBytes = 64u << 20;  // 4 packs of the default size
 constexpr auto kCheckpointSeconds = std::chrono::seconds(60);
+
+// The caller's thread (read, sha256 of the file, chunking) is the one stage
+// that cannot be spread over cores. With every core busy the scheduler gives
+// it only its fair share next to the workers, and then every worker waits
+// for it: measured on 2 cores, a 2 GiB backup took 5.0 s with equal
+// priorities and 3.8-4.3 s with the workers 6 nice levels down. Linux applies
+// setpriority() to a single thread; where it fails, nothing changes.
+constexpr int kWorkerNiceOffset = 6;
+
+void LowerThisThreadsPriority() {
+  const auto tid = static_cast<id_t>(::gettid());
+  errno = 0;
+  const int now = ::getpriority(PRIO_PROCESS, tid);
+  if (now == -1 && errno != 0) return;
+  ::setpriority(PRIO_PROCESS, tid, std::min(19, now + kWorkerNiceOffset));
+}
 
 class BackupPipeline {
  public:
@@ -139,6 +159,7 @@ class BackupPipeline {
   }
 
   void WorkerLoop() {
+    LowerThisThreadsPriority();
     std::string encoded;
     while (true) {
       Job job;
