@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 #include <utility>
 
 namespace vecsafe::qdrant {
@@ -44,6 +46,15 @@ class CollectionBackup {
     QdrantCollectionResult result;
     result.collection = collection;
     result.status = RunInner(collection, result);
+    // Every server-side snapshot is gone (or its failure recorded) before
+    // the result is reported, whatever happened above.
+    for (PendingDelete& d : deletes_) {
+      d.thread.join();
+      QdrantNodeResult& node = result.nodes[d.node];
+      node.server_snapshot_deleted = d.status.ok();
+      if (!d.status.ok()) node.delete_error = d.status.ToString();
+    }
+    deletes_.clear();
     return result;
   }
 
@@ -64,7 +75,7 @@ class CollectionBackup {
       QdrantNodeResult node;
       node.url = nodes_[i].url;
       node.peer_id = nodes_[i].peer_id;
-      Status s = BackupNode(*builder, *clients_[i], collection, i, node);
+      Status s = BackupNode(*builder, *clients_[i], collection, i, result.nodes.size(), node);
       result.nodes.push_back(node);
       // Dropping the builder below leaves nothing visible in the repository.
       if (!s.ok()) return s.WithContext("node " + node.url);
@@ -108,17 +119,34 @@ class CollectionBackup {
     return seed_version_;
   }
 
+  // Records into node; its entry in the result's nodes is `result_index`.
   Status BackupNode(SnapshotBuilder& builder, QdrantClient& client, const std::string& collection,
-                    size_t index, QdrantNodeResult& node) {
+                    size_t index, size_t result_index, QdrantNodeResult& node) {
     VS_ASSIGN_OR_RETURN(SnapshotInfo snap, client.CreateSnapshot(collection));
     node.snapshot_name = snap.name;
     node.size = snap.size;
     // From here on the server-side snapshot exists: delete it whatever happens.
     Status s = StreamNode(builder, client, collection, snap, index, node);
-    Status del = client.DeleteSnapshot(collection, snap.name);
-    node.server_snapshot_deleted = del.ok();
-    if (!del.ok()) node.delete_error = del.ToString();
+    StartDelete(client, collection, snap.name, result_index);
     return s;
+  }
+
+  // Deleting a multi-GB snapshot takes Qdrant a while (0.5 s for 2 GiB on
+  // ext4): it runs on its own connection while the repository commits and
+  // the next node streams. Run() waits for it.
+  void StartDelete(const QdrantClient& client, const std::string& collection,
+                   const std::string& name, size_t result_index) {
+    deletes_.emplace_back();
+    PendingDelete& d = deletes_.back();
+    d.node = result_index;
+    auto own = QdrantClient::Create(client.options());
+    if (!own.ok()) {
+      d.status = own.status();
+      d.thread = std::thread([] {});
+      return;
+    }
+    d.thread = std::thread([&d, c = std::shared_ptr<QdrantClient>(std::move(*own)), collection,
+                            name] { d.status = c->DeleteSnapshot(collection, name); });
   }
 
   Status StreamNode(SnapshotBuilder& builder, QdrantClient& client, const std::string& collection,
@@ -169,12 +197,19 @@ class CollectionBackup {
     return Status::OK();
   }
 
+  struct PendingDelete {
+    size_t node = 0;
+    Status status;
+    std::thread thread;
+  };
+
   Repository& repo_;
   const QdrantBackupOptions& options_;
   QdrantClient& seed_;
   const std::vector<QdrantClient*>& clients_;
   const std::vector<QdrantNode>& nodes_;
   const std::string& seed_version_;
+  std::deque<PendingDelete> deletes_;  // a deque: threads hold pointers into it
 };
 
 }  // namespace
