@@ -158,7 +158,8 @@ class ChromaServer:
         env = dict(os.environ, ANONYMIZED_TELEMETRY="False")
         self.proc = subprocess.Popen([str(exe), "run", "--path", str(path), "--host", "127.0.0.1",
                                       "--port", str(self.port)], stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=env)
+                                     stderr=subprocess.STDOUT, env=env,
+                                     cwd=log_dir)  # 0.x writes chroma.log to its cwd
         self.wait_ready()
 
     def heartbeat_path(self):

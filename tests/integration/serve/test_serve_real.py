@@ -43,7 +43,8 @@ class ChromaServer:
         env = dict(os.environ, ANONYMIZED_TELEMETRY="False")
         self.proc = subprocess.Popen([str(venv / "bin" / "chroma"), "run", "--path", str(path),
                                       "--host", "127.0.0.1", "--port", str(self.port)],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     cwd=log_dir)  # 0.x writes chroma.log to its cwd
         deadline = time.time() + 90
         while time.time() < deadline:
             assert self.proc.poll() is None, "chroma run exited"
