@@ -49,6 +49,18 @@ finish() {
 if want setup; then
   log "setup"
   if ! SETUP_SKIP_BUILD=1 scripts/setup.sh; then stage_failed "setup"; finish; fi
+  # The real servers the tests run against, built or found in the cache here
+  # rather than by a pytest fixture, whose first test would carry the build
+  # (MinIO: ~350 s of CPU) inside its 300 s timeout.
+  if want integration; then
+    log "test servers (MinIO, fake-gcs-server) and Chroma venvs"
+    if ! tests/harness/build_servers.sh >"$VECSAFE_CACHE/servers-build.log" 2>&1; then
+      tail -n 20 "$VECSAFE_CACHE/servers-build.log"; stage_failed "test servers"
+    fi
+    if ! bash tests/harness/chroma_envs.sh >"$VECSAFE_CACHE/chroma-envs.log" 2>&1; then
+      tail -n 20 "$VECSAFE_CACHE/chroma-envs.log"; stage_failed "chroma venvs"
+    fi
+  fi
 fi
 if [ ! -x "$venv_py" ]; then
   echo "*** no test venv at $VECSAFE_CACHE/test-venv: run scripts/setup.sh"; stage_failed "venv"
