@@ -212,6 +212,28 @@ TEST_P(RepoTest, RestoreRefusesNonEmptyTargetAndChangesNothing) {
   EXPECT_EQ(std::distance(fs::directory_iterator(tmp_), fs::directory_iterator()), 1);
 }
 
+TEST_P(RepoTest, RestoreOfDamagedDataFailsAndLeavesNoTree) {
+  // Plaintext, a chunk is re-hashed against its id; encrypted, its AES-GCM tag
+  // (sealed over the id as associated data) refuses it. Either way, nothing lands.
+  auto m = Backup(repo_.get(), {{"v.bin", RandomBytesForTest(300 * 1024, 5)}});
+  ASSERT_TRUE(m.ok());
+  size_t damaged = 0;
+  {
+    std::lock_guard<std::mutex> lk(state_->mu);
+    for (auto& [key, bytes] : state_->objects) {
+      if (key.rfind("data/", 0) != 0) continue;
+      bytes[bytes.size() / 3] ^= 0x40;  // inside a blob, far from the trailer
+      ++damaged;
+    }
+  }
+  ASSERT_GT(damaged, 0u);
+  auto r = repo_->RestoreToDirectory(*m, (tmp_ / "out").string());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kDataLoss) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("v.bin"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(std::distance(fs::directory_iterator(tmp_), fs::directory_iterator()), 0);
+}
+
 TEST_P(RepoTest, RestoreInPlaceMovesOldFolderAside) {
   Files files = SampleFiles();
   auto m = Backup(repo_.get(), files);
