@@ -503,6 +503,11 @@ class BuilderImpl : public SnapshotBuilder {
     return m;
   }
 
+  // A worker may still be writing a chunk id into slots_ when a backup is
+  // abandoned: join the workers before slots_ (declared later, destroyed
+  // earlier) goes.
+  ~BuilderImpl() override { pipeline_.reset(); }
+
   // ---- used by FileSinkImpl ----
   Status SubmitChunk(size_t entry, const uint8_t* p, size_t n) {
     slots_.emplace_back();
@@ -511,6 +516,7 @@ class BuilderImpl : public SnapshotBuilder {
     return pipeline_->Submit(p, n, &slots_.back());
   }
   Status PipelineError() { return pipeline_->error(); }
+
   void SinkDone(size_t entry, bool closed, const FileResult& r) {
     sink_open_ = false;
     if (!closed) {
