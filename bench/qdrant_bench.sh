@@ -133,7 +133,7 @@ rows = [
 date = datetime.date.today().isoformat()
 out = [f"# Qdrant streaming backup benchmark ({date})", "",
        f"Machine: {os.cpu_count()} CPUs, load average during the run {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
-       "(a shared machine: other builds ran at the same time, so absolute figures are noisy).",
+       "(anything above 1 means other work shared the 2 cores).",
        "Source: the Qdrant stand-in (tests/qdrant_standin, Python, sendfile) serving one collection snapshot; "
        "repositories on the same local disk, default settings (encrypted, zstd 1).", "",
        "| measure | value | note |", "|---|---|---|"]
