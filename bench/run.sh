@@ -141,12 +141,11 @@ report=$work/report.md
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
   echo "$(free -g | awk '/Mem:/ {print $2}') GiB RAM, kernel $(uname -r), filesystem $(df -T "$work" | awk 'NR==2 {print $2}'),"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
-  pr=/sys/module/page_reporting/parameters/page_reporting_order
-  if [ -r $pr ]; then
-    if [ "$(cat $pr)" -gt 10 ]; then
-      echo "Free page reporting to the VM host: off (page_reporting_order $(cat $pr))."
+  if order=$(cat /sys/module/page_reporting/parameters/page_reporting_order 2>/dev/null); then
+    if [ "$order" -gt 10 ]; then
+      echo "Free page reporting to the VM host: off (page_reporting_order $order)."
     else
-      echo "Free page reporting to the VM host: on (page_reporting_order $(cat $pr)): freshly used memory is slow."
+      echo "Free page reporting to the VM host: on (page_reporting_order $order): freshly used memory is slow."
     fi
   fi
   echo

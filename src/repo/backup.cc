@@ -516,7 +516,6 @@ class BuilderImpl : public SnapshotBuilder {
     return pipeline_->Submit(p, n, &slots_.back());
   }
   Status PipelineError() { return pipeline_->error(); }
-
   void SinkDone(size_t entry, bool closed, const FileResult& r) {
     sink_open_ = false;
     if (!closed) {

@@ -5,7 +5,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -224,7 +223,8 @@ TEST_F(FaultTest, ByteInTheMiddleOfAPackNamesExactlyOneChunk) {
   // between a file's chunks). A damaged byte must hurt one chunk only.
   // Only a pack written by this backup holds big.bin alone: which pack is the
   // largest depends on how the workers happened to fill them.
-  const auto before = Keys("data/");
+  const auto old = Keys("data/");
+  const std::set<std::string> before(old.begin(), old.end());
   auto m = BackupFiles(repo_.get(), {{"big.bin", RandomBytesForTest(2 << 20, 9)}});
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   std::string largest;
@@ -232,7 +232,7 @@ TEST_F(FaultTest, ByteInTheMiddleOfAPackNamesExactlyOneChunk) {
   auto packs = mem_->ListAll("data/");
   ASSERT_TRUE(packs.ok());
   for (const auto& o : *packs) {
-    if (std::find(before.begin(), before.end(), o.key) != before.end()) continue;
+    if (before.count(o.key) != 0) continue;
     if (o.size > largest_size) {
       largest = o.key;
       largest_size = o.size;
