@@ -1,6 +1,7 @@
 #include "repo/blob_codec.h"
 
 #include <gtest/gtest.h>
+#include <zstd.h>
 
 #include <cmath>
 #include <random>
@@ -118,6 +119,55 @@ TEST(BlobCodecTest, FloatVectorsUseBytePlanes) {
       ASSERT_TRUE(codec->Decode(stored, &back).ok());
       EXPECT_EQ(back, floats.substr(0, n));
     }
+  }
+}
+
+// The plane layout is part of the repository format (docs/FORMAT.md): read
+// an encoded frame with libzstd directly, and build one by hand for Decode,
+// so a split and a join that are wrong in the same way cannot pass.
+TEST(BlobCodecTest, BytePlaneLayoutMatchesTheFormat) {
+  const BlobCodec plain{BlobCodecOptions{}};
+  for (size_t n : {size_t{16384}, size_t{16387}, size_t{65536 + 61}}) {
+    const std::string floats = FloatVectors(n, n);
+    const size_t m = n / 4;
+    std::string stored;
+    BlobEncoding used;
+    ASSERT_TRUE(plain.Encode(floats.data(), n, &stored, {}, &used).ok());
+    ASSERT_EQ(used, BlobEncoding::kZstdPlanes4);
+    auto u32 = [&](size_t at) {
+      uint32_t v = 0;
+      for (int i = 0; i < 4; ++i) v |= uint32_t{static_cast<uint8_t>(stored[at + i])} << (8 * i);
+      return v;
+    };
+    ASSERT_EQ(u32(1), n);
+    const auto mask = static_cast<uint8_t>(stored[5]);
+    size_t at = 6;
+    for (int k = 0; k < 4; ++k) {
+      std::string plane(m, '\0');
+      if ((mask & (1u << k)) != 0) {
+        const uint32_t len = u32(at);
+        const size_t r = ZSTD_decompress(plane.data(), m, stored.data() + at + 4, len);
+        ASSERT_EQ(r, m) << k;
+        at += 4 + len;
+      } else {
+        plane = stored.substr(at, m);
+        at += m;
+      }
+      for (size_t i = 0; i < m; ++i) ASSERT_EQ(plane[i], floats[4 * i + k]) << k << " " << i;
+    }
+    EXPECT_EQ(stored.substr(at), floats.substr(4 * m)) << n;
+
+    // By hand: header, size, mask 0 (all planes stored raw), planes, tail.
+    std::string frame(1, static_cast<char>(BlobEncoding::kZstdPlanes4));
+    for (int i = 0; i < 4; ++i) frame.push_back(static_cast<char>(n >> (8 * i)));
+    frame.push_back('\0');
+    for (int k = 0; k < 4; ++k) {
+      for (size_t i = 0; i < m; ++i) frame.push_back(floats[4 * i + k]);
+    }
+    frame += floats.substr(4 * m);
+    std::string back;
+    ASSERT_TRUE(plain.Decode(frame, &back).ok()) << n;
+    EXPECT_EQ(back, floats) << n;
   }
 }
 
