@@ -60,6 +60,7 @@ class Node:
         self.log: list[dict] = []
         self.peers: dict[int, str] = {}  # other peers: id -> REST base URL (cluster mode)
         self.create_seconds: list[float] = []  # how long each snapshot creation took
+        self.delete_seconds: list[float] = []  # and each snapshot deletion (unlink)
         self.port = 0
         (data / "collections").mkdir(parents=True, exist_ok=True)
         (data / "snapshots").mkdir(parents=True, exist_ok=True)
@@ -442,10 +443,12 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(404, f"Not found: Snapshot {name} not found")
         if method == "DELETE":
             self.need_write(access)
-            path.unlink()
+            started = time.time()
+            path.unlink()  # for a multi-GiB file the kernel frees its cached pages here
             cks = sdir / (name + ".checksum")
             if cks.exists():
                 cks.unlink()
+            self.node.delete_seconds.append(round(time.time() - started, 3))
             if q.get("wait", "true").lower() == "false":
                 return self.send_json(202, {"status": "accepted", "time": round(time.time() - t0, 6)})
             return self.send_json(200, _envelope(True, t0=t0))
@@ -590,7 +593,8 @@ class Handler(BaseHTTPRequestHandler):
                                         "collections": sorted(node.collections),
                                         "snapshots": snaps, "log": node.log[-500:],
                                         "faults": node.faults,
-                                        "create_seconds": node.create_seconds})
+                                        "create_seconds": node.create_seconds,
+                                        "delete_seconds": node.delete_seconds})
         if parts == ["config"] and method == "POST":
             with node.lock:
                 if "create_delay" in body:
