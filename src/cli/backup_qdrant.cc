@@ -1,4 +1,4 @@
-// `vecsafe backup qdrant [URL] [--collection C]... [--node URL]... [--full]`
+// `vecsafe backup qdrant [URL] [--collection C]... [--node URL]... [--full] [--existing]`
 //
 // Streams Qdrant snapshots into the repository (src/sources/qdrant). One
 // repository snapshot per collection, holding one file per Qdrant node.
@@ -22,6 +22,7 @@ struct BackupQdrantFlags {
   std::vector<std::string> nodes;
   std::vector<std::string> tags;
   bool full = false;
+  bool existing = false;
   bool list = false;
 };
 
@@ -34,6 +35,7 @@ nlohmann::json NodeJson(const qdrant::QdrantNodeResult& n) {
           {"sha256", n.sha256},
           {"qdrant_checksum", n.qdrant_checksum},
           {"server_snapshot_deleted", n.server_snapshot_deleted},
+          {"existing", n.existing},
           {"delete_error", n.delete_error}};
 }
 
@@ -64,6 +66,7 @@ int Run(VerbContext& ctx, const BackupQdrantFlags& flags, const QdrantConnection
   options.collections = flags.collections;
   options.nodes = flags.nodes;
   options.full = flags.full;
+  options.existing = flags.existing;
   options.tags = flags.tags;
   options.peer_port_offset = conn.peer_port_offset;
   Progress progress(ctx.flags, "qdrant");
@@ -106,7 +109,7 @@ int Run(VerbContext& ctx, const BackupQdrantFlags& flags, const QdrantConnection
       }
     }
     for (const qdrant::QdrantNodeResult& n : c.nodes) {
-      if (!n.snapshot_name.empty() && !n.server_snapshot_deleted) {
+      if (!n.snapshot_name.empty() && !n.server_snapshot_deleted && !n.existing) {
         Warn("could not delete Qdrant's snapshot " + n.snapshot_name + " on " + n.url + ": " +
              n.delete_error + " (delete it by hand to free Qdrant's disk)");
       }
@@ -177,6 +180,9 @@ void RegisterBackupQdrantVerb(CLI::App& backup, VerbContext& ctx) {
                   "REST URL of a cluster node to snapshot (repeatable). Default: every peer "
                   "found through GET /cluster");
   cmd->add_flag("--full", flags->full, "Take full-storage snapshots (POST /snapshots) instead");
+  cmd->add_flag("--existing", flags->existing,
+                "Back up the newest snapshot already on each node instead of creating one, and "
+                "leave it there (works with a read-only key)");
   cmd->add_option("--tag", flags->tags, "Tag for the snapshots (repeatable)");
   cmd->add_flag("--list", flags->list, "List the collections and exit");
   AddQdrantConnectionFlags(cmd, *conn);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 namespace vecsafe::qdrant {
@@ -84,6 +85,7 @@ class CollectionBackup {
     json source = Identity(collection);
     source["qdrant_version"] = seed_version_;
     source["full"] = options_.full;
+    if (options_.existing) source["existing"] = true;
     if (result.points_count) source["points_count"] = *result.points_count;
     source["nodes"] = json::array();
     for (const QdrantNodeResult& n : result.nodes) {
@@ -122,13 +124,45 @@ class CollectionBackup {
   // Records into node; its entry in the result's nodes is `result_index`.
   Status BackupNode(SnapshotBuilder& builder, QdrantClient& client, const std::string& collection,
                     size_t index, size_t result_index, QdrantNodeResult& node) {
-    VS_ASSIGN_OR_RETURN(SnapshotInfo snap, client.CreateSnapshot(collection));
+    if (options_.existing) {
+      VS_ASSIGN_OR_RETURN(SnapshotInfo snap, NewestSnapshot(client, collection));
+      node.snapshot_name = snap.name;
+      node.size = snap.size;
+      node.existing = true;
+      return StreamNode(builder, client, collection, snap, index, node);
+    }
+    auto created = client.CreateSnapshot(collection);
+    if (created.status().code() == ErrorCode::kPermissionDenied) {
+      return created.status().WithHint(
+          "Creating snapshots needs a read-write key. With a read-only key, back up the "
+          "snapshots already on the server with --existing.");
+    }
+    VS_ASSIGN_OR_RETURN(SnapshotInfo snap, std::move(created));
     node.snapshot_name = snap.name;
     node.size = snap.size;
     // From here on the server-side snapshot exists: delete it whatever happens.
     Status s = StreamNode(builder, client, collection, snap, index, node);
     StartDelete(client, collection, snap.name, result_index);
     return s;
+  }
+
+  // The newest by creation time (listings are unsorted); a tie goes to the
+  // greater name, whose timestamp suffix is the later one.
+  static Result<SnapshotInfo> NewestSnapshot(QdrantClient& client, const std::string& collection) {
+    VS_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> list, client.ListSnapshots(collection));
+    const std::string what = collection.empty() ? std::string("no full-storage snapshot")
+                                                : "no snapshot of collection '" + collection + "'";
+    if (list.empty()) {
+      return Status(ErrorCode::kNotFound, "--existing: " + what + " on " + client.base_url(),
+                    "Create one first (POST /collections/{name}/snapshots with a read-write "
+                    "key, or Qdrant's own schedule), or drop --existing to let vecsafe create "
+                    "and delete one.");
+    }
+    return *std::max_element(list.begin(), list.end(),
+                             [](const SnapshotInfo& a, const SnapshotInfo& b) {
+                               return std::tie(a.creation_time, a.name) <
+                                      std::tie(b.creation_time, b.name);
+                             });
   }
 
   // Deleting a multi-GB snapshot takes Qdrant a while (0.5 s for 2 GiB on

@@ -43,6 +43,10 @@ struct QdrantBackupOptions {
   // A full-storage snapshot per node (POST /snapshots) instead of one per
   // collection. Default: false.
   bool full = false;
+  // Back up the newest snapshot already on each node instead of creating one,
+  // and leave it there: what a read-only key allows (list and download).
+  // Default: false.
+  bool existing = false;
   // See PeerRestUrl. Default: 2 (p2p 6335 -> REST 6333).
   int peer_port_offset = 2;
   std::vector<std::string> tags;
@@ -62,6 +66,7 @@ struct QdrantNodeResult {
   std::string sha256;           // computed while streaming
   std::string qdrant_checksum;  // what Qdrant reported (empty if none)
   bool server_snapshot_deleted = false;
+  bool existing = false;  // taken from the server as it was (--existing), not deleted
   std::string delete_error;  // why the server-side snapshot could not be deleted
 };
 

@@ -5,6 +5,8 @@ read-only keys; upload and recover-from-URL restores; export of the original fil
 Cost: about 20 s, collections of 1-3 MiB.
 """
 import json
+import time
+import urllib.request
 
 from qdrant_helpers import (SNAP_NAME, assert_failed, repo_snapshot_ids, server_snapshot_files,
                             sha256_file)
@@ -130,6 +132,52 @@ def test_read_only_key_fails_at_create_with_a_hint(cli, repo, standin):
     listed = cli("backup", "qdrant", node.url, "--list", "--json", env={"QDRANT_API_KEY": RO},
                  check=0).json
     assert listed["collections"] == ["docs"]
+
+
+def create_snapshot(node, collection, key=RW):
+    """What an admin (or Qdrant's own schedule) does: returns the SnapshotDescription."""
+    req = urllib.request.Request(f"{node.url}/collections/{collection}/snapshots?wait=true",
+                                 method="POST", headers={"api-key": key})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.load(r)["result"]
+
+
+def test_read_only_key_backs_up_existing_snapshots(cli, repo, standin):
+    node = standin(api_key=RW, read_only_key=RO, collections=["docs:600000", "faq:400000"])
+    # No snapshot on the server yet: --existing has nothing to take, and says what to do.
+    r = backup(cli, repo, node.url, "--existing", "--collection", "docs", key=RO, check=None)
+    assert_failed(r, "kNotFound", "no snapshot of collection 'docs'", "drop --existing")
+    assert repo_snapshot_ids(repo) == set()
+
+    # Two snapshots of docs with a change between them, one of faq.
+    older = create_snapshot(node, "docs")
+    node.mutate("docs", fraction=0.05)
+    time.sleep(1.1)  # snapshot names carry the second
+    newer = create_snapshot(node, "docs")
+    faq = create_snapshot(node, "faq")
+    on_server = {c: sorted(server_snapshot_files(node, c)) for c in ("docs", "faq")}
+    doc = backup(cli, repo, node.url, "--existing", key=RO).json
+    cols = by_collection(doc)
+    assert doc["ok"] and set(cols) == {"docs", "faq"}
+    d = cols["docs"]["nodes"][0]
+    assert d["snapshot_name"] == newer["name"] != older["name"]
+    assert d["existing"] and not d["server_snapshot_deleted"]
+    assert d["sha256"] == newer["checksum"] and d["size"] == newer["size"]
+    assert cols["faq"]["nodes"][0]["sha256"] == faq["checksum"]
+    # Nothing was created or deleted on the server.
+    assert {c: sorted(server_snapshot_files(node, c)) for c in ("docs", "faq")} == on_server
+    assert "could not delete" not in backup(cli, repo, node.url, "--existing", key=RO).err
+
+    # Restoring needs a read-write key: the read-only one is refused with a hint.
+    r = cli("restore", cols["docs"]["snapshot"], "--to-qdrant", node.url, "--as", "docs_ro",
+            "--repo", repo, env={"QDRANT_API_KEY": RO})
+    assert_failed(r, "kPermissionDenied", "read-write key")
+    assert "docs_ro" not in node.state()["collections"]
+    # With the read-write key the round trip completes with the newer snapshot's data.
+    r = cli("restore", cols["docs"]["snapshot"], "--to-qdrant", node.url, "--as", "docs_copy",
+            "--repo", repo, "--json", env={"QDRANT_API_KEY": RW}, check=0).json
+    assert r["points_after"] == r["expected_points"]
+    assert node.digest("docs_copy")["digest"] == node.digest("docs")["digest"]
 
 
 def test_full_storage_snapshot(cli, repo, standin, tmp_path):
