@@ -158,11 +158,10 @@ class CollectionBackup {
                     "key, or Qdrant's own schedule), or drop --existing to let vecsafe create "
                     "and delete one.");
     }
-    return *std::max_element(list.begin(), list.end(),
-                             [](const SnapshotInfo& a, const SnapshotInfo& b) {
-                               return std::tie(a.creation_time, a.name) <
-                                      std::tie(b.creation_time, b.name);
-                             });
+    return *std::max_element(
+        list.begin(), list.end(), [](const SnapshotInfo& a, const SnapshotInfo& b) {
+          return std::tie(a.creation_time, a.name) < std::tie(b.creation_time, b.name);
+        });
   }
 
   // Deleting a multi-GB snapshot takes Qdrant a while (0.5 s for 2 GiB on

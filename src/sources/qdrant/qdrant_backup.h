@@ -66,7 +66,7 @@ struct QdrantNodeResult {
   std::string sha256;           // computed while streaming
   std::string qdrant_checksum;  // what Qdrant reported (empty if none)
   bool server_snapshot_deleted = false;
-  bool existing = false;  // taken from the server as it was (--existing), not deleted
+  bool existing = false;     // taken from the server as it was (--existing), not deleted
   std::string delete_error;  // why the server-side snapshot could not be deleted
 };
 
