@@ -148,11 +148,10 @@ void SplitPlanes(const uint8_t* p, size_t m, uint8_t* out) {
   const __m128i low = _mm_set1_epi32(0xff);
   uint8_t* planes[4] = {p0, p1, p2, p3};
   for (; i + 16 <= m; i += 16) {
-    const __m128i v[4] = {
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 4 * i)),
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 4 * i + 16)),
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 4 * i + 32)),
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 4 * i + 48))};
+    const __m128i v[4] = {_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 4 * i)),
+                          _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 4 * i + 16)),
+                          _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 4 * i + 32)),
+                          _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 4 * i + 48))};
     for (int k = 0; k < 4; ++k) {
       // Byte k of each 32-bit element, widened to 0..255, then narrowed in
       // element order: packs keeps values <= 255 exact.
