@@ -228,6 +228,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def body_chunks(self):
         """Yields the request body (Content-Length or chunked)."""
+        self.body_started = True
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             while True:
                 line = self.rfile.readline()
@@ -252,6 +253,18 @@ class Handler(BaseHTTPRequestHandler):
                     raise ConnectionError("client closed mid-body")
                 left -= len(b)
                 yield b
+
+    def discard_body(self) -> None:
+        """Reads an unread request body before an error answer, as an HTTP/1.1 server does:
+        closing with unread bytes makes the kernel reset the connection, and the client may
+        then lose the answer (a 403 to an upload would look like a network failure)."""
+        if getattr(self, "body_started", False):
+            return
+        try:
+            for _ in self.body_chunks():
+                pass
+        except (ConnectionError, ValueError, OSError):
+            self.close_connection = True
 
     def read_body(self) -> bytes:
         return b"".join(self.body_chunks())
@@ -297,6 +310,7 @@ class Handler(BaseHTTPRequestHandler):
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
         parts = [p for p in path.split("/") if p]
         t0 = time.time()
+        self.body_started = False
         try:
             if parts and parts[0] == "__standin":
                 return self.control(method, parts[1:])
@@ -315,6 +329,7 @@ class Handler(BaseHTTPRequestHandler):
                     "message", _DEFAULT_FAULT_MESSAGES.get(int(fault["status"]), "Service error")))
             self.route(method, parts, access, fault or {}, t0)
         except HttpError as e:
+            self.discard_body()
             if e.code == 401:
                 return self.send_text(401, e.message)
             self.send_error_json(e.code, e.message)

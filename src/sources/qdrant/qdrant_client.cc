@@ -785,10 +785,19 @@ Status QdrantClient::UploadSnapshot(std::string_view collection, const ByteSourc
     if (!source_status.ok()) return source_status;
     // The source cannot rewind: retry only while nothing was read from it.
     const bool fresh = sent == 0;
+    // Qdrant may answer (403 for a read-only key, 401, 507) before the body
+    // is all sent; curl then stops sending. That answer is the error.
+    if (code == CURLE_SEND_ERROR && r.status >= 400) return impl_->HttpError(r, what, "");
     if (code != CURLE_OK) {
       *retry = fresh && IsRetryableCurl(code);
       t.stalled = stalled;
-      return impl_->TransportError(code, t, what);
+      Status s = impl_->TransportError(code, t, what);
+      if (code != CURLE_SEND_ERROR) return s;
+      return s.WithHint(
+          "Qdrant closed the connection while the snapshot was being sent. Besides the network, "
+          "Qdrant (or a proxy) ends an upload this way when it refuses it: a read-only or wrong "
+          "API key (restoring needs a read-write key), a full disk, a size limit. Check the key "
+          "and Qdrant's log.");
     }
     if (r.status < 200 || r.status >= 300) {
       *retry = fresh && IsRetryableHttp(r.status);
