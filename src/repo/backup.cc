@@ -31,6 +31,7 @@
 #include "repo/format.h"
 #include "repo/manifest_codec.h"
 #include "repo/repo_impl.h"
+#include "repo/sha256_pair.h"
 
 namespace vecsafe::repo {
 namespace {
@@ -81,13 +82,22 @@ class BackupPipeline {
   }
 
   // Queues a chunk whose id goes into *slot. Blocks while the pipeline is full.
-  Status Submit(const uint8_t* data, size_t n, Hash256* slot) {
+  // With the id already known (`id`), a chunk the repository or this backup
+  // already holds is neither copied nor queued.
+  Status Submit(const uint8_t* data, size_t n, Hash256* slot, const Hash256* id) {
+    if (id != nullptr) {
+      *slot = *id;
+      if (!ClaimNew(*id)) {
+        chunks_total.fetch_add(1, std::memory_order_relaxed);
+        return error();
+      }
+    }
     std::unique_lock<std::mutex> lk(mu_);
     space_cv_.wait(
         lk, [&] { return !error_.ok() || inflight_ == 0 || inflight_ + n <= kMaxInflightBytes; });
     if (!error_.ok()) return error_;
     inflight_ += n;
-    queue_.push_back(Job{std::string(reinterpret_cast<const char*>(data), n), slot});
+    queue_.push_back(Job{std::string(reinterpret_cast<const char*>(data), n), slot, id != nullptr});
     lk.unlock();
     work_cv_.notify_one();
     return Status::OK();
@@ -141,7 +151,16 @@ class BackupPipeline {
   struct Job {
     std::string data;
     Hash256* slot;
+    bool claimed = false;  // id in *slot, already claimed by ClaimNew()
   };
+
+  // True for the first sighting of a chunk that the repository lacks: the
+  // caller stores it. Later sightings (and stored chunks) are false.
+  bool ClaimNew(const Hash256& id) {
+    std::lock_guard<std::mutex> lk(dedup_mu_);
+    if (!seen_.insert(id).second) return false;
+    return !repo_->HasBlob(id);
+  }
 
   void Fail(const Status& s) {
     {
@@ -186,17 +205,14 @@ class BackupPipeline {
 
   Status Process(Job& job, std::string* encoded) {
     const BlobCodec& codec = repo_->codec();
-    Hash256 id = codec.ChunkId(job.data);
-    *job.slot = id;
     chunks_total.fetch_add(1, std::memory_order_relaxed);
-    {
-      std::lock_guard<std::mutex> lk(dedup_mu_);
-      if (seen_.count(id) != 0) return Status::OK();
-      if (repo_->HasBlob(id)) {
-        seen_.insert(id);
-        return Status::OK();
-      }
-      seen_.insert(id);
+    Hash256 id;
+    if (job.claimed) {
+      id = *job.slot;
+    } else {
+      id = codec.ChunkId(job.data);
+      *job.slot = id;
+      if (!ClaimNew(id)) return Status::OK();
     }
     encoded->clear();
     BlobEncoding encoding = BlobEncoding::kRaw;
@@ -338,6 +354,9 @@ class FileSinkImpl : public FileSink {
   BuilderImpl* b_;
   size_t entry_;
   std::unique_ptr<StreamChunker> chunker_;
+  // Where the CPU has SHA-NI, the file digest and the chunk ids in one pass
+  // (Sha256Pair); else sha_ here and the chunk ids in the workers.
+  std::optional<Sha256Pair> pair_;
   Sha256Stream sha_;
   uint64_t size_ = 0;
   bool closed_ = false;
@@ -395,6 +414,7 @@ class BuilderImpl : public SnapshotBuilder {
     entries_.push_back(std::move(p));
     auto sink = std::make_unique<FileSinkImpl>(this, entries_.size() - 1);
     sink->chunker_ = std::make_unique<StreamChunker>(repo_->chunker());
+    if (Sha256Pair::Available()) sink->pair_.emplace(repo_->codec().chunk_id_key());
     sink_open_ = true;
     return std::unique_ptr<FileSink>(std::move(sink));
   }
@@ -509,11 +529,11 @@ class BuilderImpl : public SnapshotBuilder {
   ~BuilderImpl() override { pipeline_.reset(); }
 
   // ---- used by FileSinkImpl ----
-  Status SubmitChunk(size_t entry, const uint8_t* p, size_t n) {
+  Status SubmitChunk(size_t entry, const uint8_t* p, size_t n, const Hash256* id) {
     slots_.emplace_back();
     ++entries_[entry].slot_count;
     bytes_read_ += n;
-    return pipeline_->Submit(p, n, &slots_.back());
+    return pipeline_->Submit(p, n, &slots_.back(), id);
   }
   Status PipelineError() { return pipeline_->error(); }
   void SinkDone(size_t entry, bool closed, const FileResult& r) {
@@ -568,11 +588,15 @@ FileSinkImpl::~FileSinkImpl() {
   if (!closed_) b_->SinkDone(entry_, false, {});
 }
 
-Status FileSinkImpl::Emit(const uint8_t* p, size_t n) { return b_->SubmitChunk(entry_, p, n); }
+Status FileSinkImpl::Emit(const uint8_t* p, size_t n) {
+  if (!pair_) return b_->SubmitChunk(entry_, p, n, nullptr);
+  const Hash256 id = pair_->Chunk(p, n);
+  return b_->SubmitChunk(entry_, p, n, &id);
+}
 
 Status FileSinkImpl::Append(std::string_view bytes) {
   if (closed_) return FailedPrecondition("Append() after Close()");
-  sha_.Update(bytes);
+  if (!pair_) sha_.Update(bytes);
   size_ += bytes.size();
   return chunker_->Write(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
                          [this](const uint8_t* p, size_t n) { return Emit(p, n); });
@@ -584,7 +608,7 @@ Result<FileResult> FileSinkImpl::Close() {
   if (!s.ok()) return s;
   VS_RETURN_IF_ERROR(b_->PipelineError());
   FileResult r;
-  r.sha256 = HexEncode(sha_.Finish());
+  r.sha256 = HexEncode(pair_ ? pair_->FinishFile() : sha_.Finish());
   r.size = size_;
   closed_ = true;
   b_->SinkDone(entry_, true, r);

@@ -72,6 +72,11 @@ class BlobCodec {
   bool encrypted() const { return options_.keys.has_value(); }
 
   Hash256 ChunkId(const void* data, size_t n) const;
+  // The HMAC key of chunk ids (encrypted repositories), or none: chunk ids
+  // are then plain SHA-256. For computing ids outside the codec (Sha256Pair).
+  std::optional<Key256> chunk_id_key() const {
+    return options_.keys ? std::optional<Key256>(options_.keys->id) : std::nullopt;
+  }
   Hash256 ChunkId(std::string_view data) const { return ChunkId(data.data(), data.size()); }
 
   // Appends the stored form of data[0..n) to *out. `aad` (encrypted only) is

@@ -1,0 +1,102 @@
+#include "repo/sha256_pair.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "repo/crypto.h"
+
+namespace vecsafe::repo {
+namespace {
+
+std::string Random(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+const uint8_t* U8(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+
+// Feeds `data` cut at `cuts` and checks every chunk id and the file digest
+// against OpenSSL (Sha256Stream, HmacSha256Keyed, Sha256).
+void CheckAgainstOpenSsl(Sha256Pair& pair, const std::optional<Key256>& key,
+                         const std::string& data, const std::vector<size_t>& cuts) {
+  std::optional<HmacSha256Keyed> mac;
+  if (key) mac.emplace(*key);
+  Sha256Stream file;
+  size_t at = 0;
+  for (size_t i = 0; i <= cuts.size(); ++i) {
+    const size_t end = i < cuts.size() ? cuts[i] : data.size();
+    const std::string_view chunk = std::string_view(data).substr(at, end - at);
+    const Hash256 want = mac ? mac->Mac(chunk) : Sha256(chunk);
+    ASSERT_EQ(HexEncode(pair.Chunk(U8(data) + at, chunk.size())), HexEncode(want))
+        << "chunk " << i << " [" << at << ", " << end << ")";
+    file.Update(chunk);
+    at = end;
+  }
+  ASSERT_EQ(HexEncode(pair.FinishFile()), HexEncode(file.Finish()));
+}
+
+class Sha256PairTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    if (!Sha256Pair::Available()) GTEST_SKIP() << "this CPU has no SHA-NI";
+  }
+  std::optional<Key256> KeyOrNone() const {
+    if (!GetParam()) return std::nullopt;
+    Key256 k;
+    for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(7 * i + 1);
+    return k;
+  }
+};
+
+TEST_P(Sha256PairTest, KnownAnswers) {
+  if (GetParam()) GTEST_SKIP() << "the vectors are of plain SHA-256";
+  Sha256Pair pair(std::nullopt);
+  const std::string abc = "abc";
+  EXPECT_EQ(HexEncode(pair.Chunk(U8(abc), abc.size())),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(HexEncode(pair.FinishFile()),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(HexEncode(pair.Chunk(nullptr, 0)),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  const std::string two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  EXPECT_EQ(HexEncode(pair.Chunk(U8(two), two.size())),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+// Every tail length and every misalignment between the two streams: chunks
+// of 0..200 bytes after file prefixes of 0..64 bytes.
+TEST_P(Sha256PairTest, EveryOffsetAndLength) {
+  const std::string data = Random(64 + 200 + 64, 11);
+  Sha256Pair pair(KeyOrNone());
+  for (size_t prefix = 0; prefix <= 64; ++prefix) {
+    for (size_t len = 0; len <= 200; len += (len < 130 ? 1 : 7)) {
+      CheckAgainstOpenSsl(pair, KeyOrNone(), data.substr(0, prefix + len + 5),
+                          {prefix, prefix + len});
+    }
+  }
+}
+
+// Chunk-sized pieces at random cut points, several files in a row.
+TEST_P(Sha256PairTest, RandomChunkings) {
+  std::mt19937_64 rng(5);
+  Sha256Pair pair(KeyOrNone());
+  for (int file = 0; file < 20; ++file) {
+    const std::string data = Random(1 + rng() % (1 << 20), static_cast<uint64_t>(file));
+    std::vector<size_t> cuts;
+    for (size_t at = rng() % 70000; at < data.size(); at += 1 + rng() % 140000) cuts.push_back(at);
+    CheckAgainstOpenSsl(pair, KeyOrNone(), data, cuts);
+  }
+}
+
+std::string ParamName(const ::testing::TestParamInfo<bool>& p) {
+  return p.param ? "Hmac" : "Sha256";
+}
+INSTANTIATE_TEST_SUITE_P(PlainAndKeyed, Sha256PairTest, ::testing::Bool(), ParamName);
+
+}  // namespace
+}  // namespace vecsafe::repo
