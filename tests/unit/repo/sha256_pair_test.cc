@@ -7,16 +7,10 @@
 #include <vector>
 
 #include "repo/crypto.h"
+#include "repo/repo_test_util.h"
 
 namespace vecsafe::repo {
 namespace {
-
-std::string Random(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 const uint8_t* U8(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 
@@ -71,7 +65,7 @@ TEST_P(Sha256PairTest, KnownAnswers) {
 // Every tail length and every misalignment between the two streams: chunks
 // of 0..200 bytes after file prefixes of 0..64 bytes.
 TEST_P(Sha256PairTest, EveryOffsetAndLength) {
-  const std::string data = Random(64 + 200 + 64, 11);
+  const std::string data = RandomBytesForTest(64 + 200 + 64, 11);
   Sha256Pair pair(KeyOrNone());
   for (size_t prefix = 0; prefix <= 64; ++prefix) {
     for (size_t len = 0; len <= 200; len += (len < 130 ? 1 : 7)) {
@@ -86,7 +80,8 @@ TEST_P(Sha256PairTest, RandomChunkings) {
   std::mt19937_64 rng(5);
   Sha256Pair pair(KeyOrNone());
   for (int file = 0; file < 20; ++file) {
-    const std::string data = Random(1 + rng() % (1 << 20), static_cast<uint64_t>(file));
+    const std::string data =
+        RandomBytesForTest(1 + rng() % (1 << 20), static_cast<uint64_t>(file));
     std::vector<size_t> cuts;
     for (size_t at = rng() % 70000; at < data.size(); at += 1 + rng() % 140000) cuts.push_back(at);
     CheckAgainstOpenSsl(pair, KeyOrNone(), data, cuts);
