@@ -12,6 +12,8 @@
 namespace vecsafe::repo {
 namespace {
 
+using testing::RandomBytesForTest;
+
 const uint8_t* U8(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 
 // Feeds `data` cut at `cuts` and checks every chunk id and the file digest
@@ -80,8 +82,7 @@ TEST_P(Sha256PairTest, RandomChunkings) {
   std::mt19937_64 rng(5);
   Sha256Pair pair(KeyOrNone());
   for (int file = 0; file < 20; ++file) {
-    const std::string data =
-        RandomBytesForTest(1 + rng() % (1 << 20), static_cast<uint64_t>(file));
+    const std::string data = RandomBytesForTest(1 + rng() % (1 << 20), static_cast<uint64_t>(file));
     std::vector<size_t> cuts;
     for (size_t at = rng() % 70000; at < data.size(); at += 1 + rng() % 140000) cuts.push_back(at);
     CheckAgainstOpenSsl(pair, KeyOrNone(), data, cuts);
