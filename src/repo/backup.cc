@@ -38,6 +38,7 @@ namespace {
 
 constexpr size_t kMaxInflightBytes = 24u << 20;
 constexpr uint64_t kCheckpointBytes = 64u << 20;  // 4 packs of the default size
+constexpr size_t kPackHeaderSlack = 64u << 10;    // a full pack's header: ~50 B per blob
 constexpr auto kCheckpointSeconds = std::chrono::seconds(60);
 
 // The caller's thread (read, sha256 of the file, chunking) is the one stage
@@ -60,7 +61,7 @@ class BackupPipeline {
  public:
   BackupPipeline(RepositoryImpl* repo, int workers, int uploaders)
       : repo_(repo), max_pending_packs_(static_cast<size_t>(uploaders) + 1) {
-    pack_.Reserve(repo->config().pack_target + BlobCodec::MaxEncodedSize(repo->config().chunk_max));
+    pack_ = PackWriter(TakePackBuffer());
     for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { WorkerLoop(); });
     for (int i = 0; i < uploaders; ++i) uploaders_.emplace_back([this] { UploadLoop(); });
   }
@@ -227,11 +228,32 @@ class BackupPipeline {
     pack_.Add(id, *encoded, raw_length, static_cast<uint8_t>(encoding));
     if (pack_.size() < repo_->config().pack_target) return Status::OK();
     PackWriter full = std::move(pack_);
-    pack_ = PackWriter();
-    pack_.Reserve(repo_->config().pack_target +
-                  BlobCodec::MaxEncodedSize(repo_->config().chunk_max));
+    pack_ = PackWriter(TakePackBuffer());
     plk.unlock();
     return QueueUpload(std::move(full));
+  }
+
+  // A pack buffer from the pool (see PackWriter(std::string)), else a new one
+  // with room for a full pack. At most max_pending_packs_ + 1 buffers are in
+  // use at once (the open pack, the queue, the uploads), so the pool stays as
+  // small.
+  std::string TakePackBuffer() {
+    std::string buf;
+    {
+      std::lock_guard<std::mutex> lk(pool_mu_);
+      if (!pool_.empty()) {
+        buf = std::move(pool_.back());
+        pool_.pop_back();
+      }
+    }
+    buf.clear();
+    buf.reserve(repo_->config().pack_target + BlobCodec::MaxEncodedSize(repo_->config().chunk_max) +
+                kPackHeaderSlack);
+    return buf;
+  }
+  void ReturnPackBuffer(std::string buf) {
+    std::lock_guard<std::mutex> lk(pool_mu_);
+    if (pool_.size() < max_pending_packs_ + 1) pool_.push_back(std::move(buf));
   }
 
   // Hands a full pack to the uploaders; blocks while max_pending_packs_ wait.
@@ -276,6 +298,7 @@ class BackupPipeline {
     VS_ASSIGN_OR_RETURN(std::string bytes, pack->Finish(repo_->data_key(), &ip.id));
     ip.size = bytes.size();
     Status s = repo_->store().Put(PackKey(ip.id), bytes);
+    ReturnPackBuffer(std::move(bytes));
     if (!s.ok()) return s.WithContext("writing pack " + HexEncode(ip.id).substr(0, 16));
     packs_written.fetch_add(1);
     std::vector<IndexPack> checkpoint;
@@ -315,6 +338,8 @@ class BackupPipeline {
   std::unordered_set<Hash256, Hash256Hasher> seen_;
   std::mutex pack_mu_;
   PackWriter pack_;
+  std::mutex pool_mu_;
+  std::vector<std::string> pool_;  // buffers of uploaded packs
   std::mutex packs_mu_;
   std::vector<IndexPack> new_packs_;   // guarded by packs_mu_, as the two below
   size_t checkpointed_ = 0;            // new_packs_[0, checkpointed_) are in index objects

@@ -38,6 +38,10 @@ struct PackEntry {
 class PackWriter {
  public:
   PackWriter() = default;
+  // Starts on `buffer`'s memory (its contents are dropped): a backup hands the
+  // buffer of an uploaded pack back, so packs reuse pages already faulted in
+  // instead of growing the heap by a fresh 16 MiB each time.
+  explicit PackWriter(std::string buffer) : buf_(std::move(buffer)) { buf_.clear(); }
   void Reserve(size_t n) { buf_.reserve(n); }
   void Add(const Hash256& id, std::string_view stored, uint32_t raw_length, uint8_t encoding);
   size_t size() const { return buf_.size(); }
