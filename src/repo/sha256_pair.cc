@@ -158,7 +158,7 @@ bool CpuHasShaNi() { return false; }
 // (< 64) are `tail`, `total` bytes long in all.
 void Finish(uint32_t* state, const uint8_t* tail, size_t tail_len, uint64_t total) {
   uint8_t last[128] = {};
-  std::memcpy(last, tail, tail_len);
+  if (tail_len != 0) std::memcpy(last, tail, tail_len);  // tail may be null when empty
   last[tail_len] = 0x80;
   const size_t blocks = tail_len < 56 ? 1 : 2;
   PutBe64(total * 8, last + 64 * blocks - 8);
@@ -187,6 +187,8 @@ Sha256Pair::Sha256Pair(const std::optional<Key256>& chunk_key)
 }
 
 Hash256 Sha256Pair::Chunk(const uint8_t* p, size_t n) {
+  static constexpr uint8_t kNoBytes[1] = {0};
+  if (n == 0) p = kNoBytes;  // an empty chunk may come as nullptr; memcpy must not see it
   // The file's stream first completes the block it has pending; from there
   // both streams run on whole blocks of the same bytes, at different offsets.
   const size_t pending = file_bytes_ % 64;
