@@ -8,6 +8,7 @@
 #include <httplib.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -167,8 +168,11 @@ class GcsAuthTest : public ::testing::Test {
   void SetUp() override {
     key_ = TestKey();
     google_ = std::make_unique<FakeGoogle>(key_.public_pem);
+    // ctest runs tests as parallel processes, and under ASan their heaps lie at
+    // the same addresses: the pid keeps one test's file from being another's.
     path_ = std::filesystem::temp_directory_path() /
-            ("vecsafe-sa-" + std::to_string(reinterpret_cast<uintptr_t>(this)) + ".json");
+            ("vecsafe-sa-" + std::to_string(::getpid()) + "-" +
+             std::to_string(reinterpret_cast<uintptr_t>(this)) + ".json");
     std::ofstream(path_) << json{
         {"type", "service_account"},
         {"client_email", "sa@proj.iam.gserviceaccount.com"},
