@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vecsafe/status.h"
@@ -81,6 +82,19 @@ class ObjectStore {
   // end returns the bytes that exist. Errors: kNotFound, kIoError, kUnavailable.
   virtual Result<std::string> Get(std::string_view key, uint64_t offset = 0,
                                   uint64_t length = kToEnd) = 0;
+
+  // Get() into *out (its contents replaced; cleared on error). A driver that
+  // can read straight into a buffer overrides it, so that a reader of many
+  // ranges (restore, verify) reuses one buffer. Default: Get().
+  virtual Status GetInto(std::string_view key, uint64_t offset, uint64_t length, std::string* out) {
+    auto r = Get(key, offset, length);
+    if (!r.ok()) {
+      out->clear();
+      return r.status();
+    }
+    *out = std::move(*r);
+    return Status::OK();
+  }
 
   // Errors: kNotFound.
   virtual Result<ObjectInfo> Stat(std::string_view key) = 0;

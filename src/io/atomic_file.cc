@@ -237,41 +237,71 @@ Status CreateDirectoriesDurably(const fs::path& dir) {
   return Status::OK();
 }
 
-Result<std::string> ReadFileRange(const fs::path& path, uint64_t offset, uint64_t length) {
+namespace {
+constexpr size_t kGrowStep = size_t{1} << 20;
+}  // namespace
+
+Status ReadFileRangeInto(const fs::path& path, uint64_t offset, uint64_t length, std::string* out) {
   int fd;
   do {
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return ErrnoToStatus(errno, "cannot open", path.string());
+  if (fd < 0) {
+    out->clear();
+    return ErrnoToStatus(errno, "cannot open", path.string());
+  }
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     const int err = errno;
     ::close(fd);
+    out->clear();
     return ErrnoToStatus(err, "cannot stat", path.string());
   }
   if (S_ISDIR(st.st_mode)) {
     ::close(fd);
+    out->clear();
     return InvalidArgument(path.string() + " is a folder, not a file");
   }
-  std::string out;
+  // Straight into the string, which only grows (its old bytes are
+  // overwritten, not zeroed first): a regular file's size says how much there is
+  // (a file that grows meanwhile is read on in 64 KiB steps).
   const uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (S_ISREG(st.st_mode) && offset < size) out.reserve(std::min(length, size - offset));
-  char buf[1 << 16];
-  uint64_t pos = offset;
-  while (out.size() < length) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof(buf), length - out.size()));
-    ssize_t n = ::pread(fd, buf, want, static_cast<off_t>(pos));
+  size_t got = 0;
+  size_t room = (S_ISREG(st.st_mode) && offset < size)
+                    ? static_cast<size_t>(std::min(length, size - offset))
+                    : 0;
+  while (got < length) {
+    if (got == room) {
+      room = got + static_cast<size_t>(std::min<uint64_t>(uint64_t{1} << 16, length - got));
+    }
+    if (got == 0 && out->capacity() < room) {
+      // A new buffer of the size asked for, rounded up to 1 MiB: growing the
+      // string in place would double its capacity (16 MiB packs made 32 MiB
+      // buffers), and its old bytes are not needed yet.
+      std::string fresh;
+      fresh.reserve((room + kGrowStep - 1) / kGrowStep * kGrowStep);
+      out->swap(fresh);
+    }
+    if (out->size() < room) out->resize(room);
+    ssize_t n = ::pread(fd, out->data() + got, room - got, static_cast<off_t>(offset + got));
     if (n < 0) {
       if (errno == EINTR) continue;
       const int err = errno;
       ::close(fd);
+      out->clear();
       return ErrnoToStatus(err, "cannot read", path.string());
     }
     if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    pos += static_cast<uint64_t>(n);
+    got += static_cast<size_t>(n);
   }
   ::close(fd);
+  out->resize(got);
+  return Status::OK();
+}
+
+Result<std::string> ReadFileRange(const fs::path& path, uint64_t offset, uint64_t length) {
+  std::string out;
+  VS_RETURN_IF_ERROR(ReadFileRangeInto(path, offset, length, &out));
   return out;
 }
 

@@ -129,6 +129,10 @@ Result<std::string> ReadWholeFile(const std::filesystem::path& path);
 // returns the bytes that exist (possibly none). Errors as ReadWholeFile.
 Result<std::string> ReadFileRange(const std::filesystem::path& path, uint64_t offset,
                                   uint64_t length);
+// The same into *out (replacing its contents), reusing its capacity: a caller
+// that reads many ranges keeps one buffer instead of allocating each time.
+Status ReadFileRangeInto(const std::filesystem::path& path, uint64_t offset, uint64_t length,
+                         std::string* out);
 
 // Writes all of `data` to `fd`, retrying short writes and EINTR. Returns the
 // errno of the failed write(2), or 0.

@@ -349,40 +349,42 @@ Status BlobCodec::Encode(const void* data, size_t n, std::string* out, std::stri
   return Status::OK();
 }
 
-Status BlobCodec::DecodePlain(std::string_view framed, std::string* out) const {
+Result<size_t> BlobCodec::PlainSize(std::string_view framed) const {
   if (framed.empty()) return BadBlob("empty (no header byte)");
   const uint8_t header = static_cast<uint8_t>(framed[0]);
   std::string_view payload = framed.substr(1);
-  const size_t base = out->size();
+  size_t size = 0;
   if (header == kHeaderRaw) {
-    if (payload.size() > options_.max_plaintext_size) {
-      return BadBlob("raw blob of " + std::to_string(payload.size()) + " bytes exceeds the limit");
-    }
-    out->append(payload);
-    return Status::OK();
-  }
-  if (header == kHeaderZstd) {
-    const unsigned long long size = ZSTD_getFrameContentSize(payload.data(), payload.size());
-    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN) {
+    size = payload.size();
+  } else if (header == kHeaderZstd) {
+    unsigned long long z = ZSTD_getFrameContentSize(payload.data(), payload.size());
+    if (z == ZSTD_CONTENTSIZE_ERROR || z == ZSTD_CONTENTSIZE_UNKNOWN) {
       return BadBlob("zstd frame header is invalid");
     }
-    if (size > options_.max_plaintext_size) {
-      return BadBlob("claims " + std::to_string(size) + " bytes, over the limit");
-    }
-    out->resize(base + size);
-    Status st = DecompressExact(payload, size, reinterpret_cast<uint8_t*>(out->data() + base));
-    if (!st.ok()) out->resize(base);
-    return st;
-  }
-  if (header != kHeaderPlanes) {
+    if (z > options_.max_plaintext_size) z = options_.max_plaintext_size + 1;  // refused below
+    size = static_cast<size_t>(z);
+  } else if (header == kHeaderPlanes) {
+    if (payload.size() < 5) return BadBlob("byte-plane header is truncated");
+    size = GetU32(payload.data());
+  } else {
     return BadBlob("unknown header byte " + std::to_string(header));
   }
-  if (payload.size() < 5) return BadBlob("byte-plane header is truncated");
-  const size_t n = GetU32(payload.data());
-  const uint8_t mask = static_cast<uint8_t>(payload[4]);
-  if (n > options_.max_plaintext_size) {
-    return BadBlob("claims " + std::to_string(n) + " bytes, over the limit");
+  if (size > options_.max_plaintext_size) {
+    return BadBlob("claims " + std::to_string(size) + " bytes, over the limit");
   }
+  return size;
+}
+
+Status BlobCodec::DecodePlainTo(std::string_view framed, uint8_t* dst, size_t size) const {
+  const uint8_t header = static_cast<uint8_t>(framed[0]);
+  std::string_view payload = framed.substr(1);
+  if (header == kHeaderRaw) {
+    std::memcpy(dst, payload.data(), size);
+    return Status::OK();
+  }
+  if (header == kHeaderZstd) return DecompressExact(payload, size, dst);
+  const size_t n = size;
+  const uint8_t mask = static_cast<uint8_t>(payload[4]);
   if (mask > 0x0f) return BadBlob("byte-plane mask has unknown bits");
   payload.remove_prefix(5);
   const size_t m = n / 4;
@@ -405,11 +407,36 @@ Status BlobCodec::DecodePlain(std::string_view framed, std::string* out) const {
     }
   }
   if (payload.size() != n - 4 * m) return BadBlob("byte-plane tail has the wrong length");
-  out->resize(base + n);
-  auto* dst = reinterpret_cast<uint8_t*>(out->data() + base);
   JoinPlanes(planes, m, dst);
   if (!payload.empty()) std::memcpy(dst + 4 * m, payload.data(), payload.size());
   return Status::OK();
+}
+
+Status BlobCodec::DecodePlain(std::string_view framed, std::string* out) const {
+  VS_ASSIGN_OR_RETURN(const size_t size, PlainSize(framed));
+  const size_t base = out->size();
+  out->resize(base + size);
+  Status st = DecodePlainTo(framed, reinterpret_cast<uint8_t*>(out->data() + base), size);
+  if (!st.ok()) out->resize(base);
+  return st;
+}
+
+Result<size_t> BlobCodec::DecodeTo(std::string_view stored, std::string_view aad, char* dst,
+                                   size_t cap) const {
+  std::string_view framed = stored;
+  if (encrypted()) {
+    std::string& scratch = ThreadScratch();
+    scratch.clear();
+    VS_RETURN_IF_ERROR(AesGcmOpen(options_.keys->data, stored, aad, &scratch));
+    framed = scratch;
+  }
+  VS_ASSIGN_OR_RETURN(const size_t size, PlainSize(framed));
+  if (size > cap) {
+    return BadBlob("claims " + std::to_string(size) + " bytes, more than the " +
+                   std::to_string(cap) + " expected");
+  }
+  VS_RETURN_IF_ERROR(DecodePlainTo(framed, reinterpret_cast<uint8_t*>(dst), size));
+  return size;
 }
 
 Status BlobCodec::Decode(std::string_view stored, std::string* out, std::string_view aad) const {

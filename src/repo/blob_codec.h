@@ -93,12 +93,20 @@ class BlobCodec {
   // (bad tag, unknown header, bad zstd frame, size over the limit, trailing
   // bytes); *out is then unchanged. Never crashes on any input.
   Status Decode(std::string_view stored, std::string* out, std::string_view aad = {}) const;
+  // Like Decode, into dst[0..cap) (no zero-filling of a string first):
+  // returns the plaintext length; kDataLoss also if it is over `cap`.
+  Result<size_t> DecodeTo(std::string_view stored, std::string_view aad, char* dst,
+                          size_t cap) const;
 
   // An upper bound of the stored size of an n-byte plaintext.
   static size_t MaxEncodedSize(size_t n);
 
  private:
   Status DecodePlain(std::string_view framed, std::string* out) const;
+  // The plaintext length a framed blob claims (checked against the limit).
+  Result<size_t> PlainSize(std::string_view framed) const;
+  // REQUIRES: size == PlainSize(framed).
+  Status DecodePlainTo(std::string_view framed, uint8_t* dst, size_t size) const;
 
   BlobCodecOptions options_;
   std::unique_ptr<HmacSha256Keyed> id_mac_;

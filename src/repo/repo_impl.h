@@ -79,6 +79,9 @@ class RepositoryImpl : public Repository {
   // (verify, whose per-file sha256 covers the same bytes).
   Status DecodeBlob(const Hash256& id, std::string_view stored, std::string* out,
                     bool check_id = true) const;
+  // The same into dst[0..cap): returns the plaintext length.
+  Result<size_t> DecodeBlobTo(const Hash256& id, std::string_view stored, char* dst, size_t cap,
+                              bool check_id) const;
   // Reads, decodes and checks one chunk.
   Status ReadChunk(const Hash256& id, std::string* out);
 

@@ -270,21 +270,34 @@ void RepositoryImpl::AddPacksToIndex(const std::vector<IndexPack>& packs) {
   for (const auto& p : packs) index_.AddPack(p);
 }
 
+namespace {
+Status ChunkDamaged(const Hash256& id, std::string_view why) {
+  return DataLoss("chunk " + HexEncode(id).substr(0, 16) + " is damaged: " + std::string(why));
+}
+}  // namespace
+
 Status RepositoryImpl::DecodeBlob(const Hash256& id, std::string_view stored, std::string* out,
                                   bool check_id) const {
   size_t before = out->size();
   Status s = codec_->Decode(stored, out, AsStringView(id));
-  if (!s.ok()) {
-    return DataLoss("chunk " + HexEncode(id).substr(0, 16) + " is damaged: " + s.message());
-  }
+  if (!s.ok()) return ChunkDamaged(id, s.message());
   if (!check_id) return Status::OK();
   Hash256 got = codec_->ChunkId(out->data() + before, out->size() - before);
   if (got != id) {
     out->resize(before);
-    return DataLoss("chunk " + HexEncode(id).substr(0, 16) +
-                    " is damaged: its content does not match its id");
+    return ChunkDamaged(id, "its content does not match its id");
   }
   return Status::OK();
+}
+
+Result<size_t> RepositoryImpl::DecodeBlobTo(const Hash256& id, std::string_view stored, char* dst,
+                                            size_t cap, bool check_id) const {
+  auto n = codec_->DecodeTo(stored, AsStringView(id), dst, cap);
+  if (!n.ok()) return ChunkDamaged(id, n.status().message());
+  if (check_id && codec_->ChunkId(dst, *n) != id) {
+    return ChunkDamaged(id, "its content does not match its id");
+  }
+  return n;
 }
 
 Status RepositoryImpl::ReadChunk(const Hash256& id, std::string* out) {

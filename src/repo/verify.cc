@@ -315,11 +315,13 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
       uint32_t pack = 0;
       uint64_t lo = 0, hi = 0;  // the span of the pack it reads
       uint64_t raw = 0;         // bytes once decoded
+      uint64_t at = 0;          // where in `ring` they go
+      uint64_t take = 0;        // raw plus the end of the ring skipped before it
     };
     struct RunResult {
-      Status read;                     // the read of the whole run
-      std::vector<Status> chunk;       // per chunk of the run when read ok
-      std::vector<std::string> plain;  // per chunk, decoded
+      Status read;                // the read of the whole run
+      std::vector<Status> chunk;  // per chunk of the run when read ok
+      std::vector<size_t> len;    // per chunk, its decoded length in the ring
     };
     std::vector<std::vector<Hash256>> file_ids(firsts.size());
     std::vector<std::string> damaged(firsts.size());  // first bad chunk, per file
@@ -349,7 +351,10 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
           if (l == nullptr || l->pack != first->pack) break;
           const uint64_t nlo = std::min(lo, l->offset);
           const uint64_t nhi = std::max(hi, l->offset + l->length);
-          if (nhi - nlo > kRunBytes || nhi - nlo > 2 * (used + l->length) + kRunSlack) break;
+          if (nhi - nlo > kRunBytes || nhi - nlo > 2 * (used + l->length) + kRunSlack ||
+              raw + l->raw_length > kRunBytes) {
+            break;
+          }
           lo = nlo;
           hi = nhi;
           used += l->length;
@@ -362,6 +367,16 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
       }
     }
     runs_begin[firsts.size()] = runs.size();
+    uint64_t max_run_raw = 0;
+    for (const Run& run : runs) max_run_raw = std::max(max_run_raw, run.raw);
+
+    // Decoded runs wait in a ring, taken and freed in run order (one buffer
+    // for the whole verify: a buffer per run or per chunk, freed on another
+    // thread, fragmented the heap and RSS grew with the repository).
+    const uint64_t ring_size = kAheadBytes + max_run_raw;
+    auto ring = std::make_unique_for_overwrite<char[]>(ring_size);
+    uint64_t ring_head = 0;  // where the next run goes, unless it must wrap
+    uint64_t ring_used = 0;  // bytes taken by runs not yet hashed, skipped ends included
 
     // Slots for runs in flight; kAheadBytes is the limit that usually binds.
     const size_t ahead = 1024;
@@ -370,30 +385,38 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
     std::mutex pipe_mu;
     std::condition_variable ready_cv;
     std::condition_variable space_cv;
-    size_t next_run = 0;       // the next run a worker takes
-    size_t consumed = 0;       // runs this thread has taken
-    uint64_t ahead_bytes = 0;  // decoded bytes of runs taken by workers, not yet hashed
-    auto decode_run = [&](size_t r, RunResult* out) {
+    size_t next_run = 0;  // the next run a worker takes
+    size_t consumed = 0;  // runs this thread has taken
+    // `got` is the calling decoder's buffer for the run's stored bytes.
+    auto decode_run = [&](size_t r, RunResult* out, std::string* got) {
       const Run& run = runs[r];
       const std::vector<Hash256>& ids = file_ids[file_of_run[r]];
       std::string key = PackKey(index.pack_id(run.pack));
-      auto got = store_->Get(key, run.lo, run.hi - run.lo);
-      if (!got.ok() || got->size() != run.hi - run.lo) {
-        out->read = got.ok() ? DataLoss("pack " + key + " is truncated")
-                             : got.status().WithContext("reading pack " + key);
+      Status read = store_->GetInto(key, run.lo, run.hi - run.lo, got);
+      if (!read.ok() || got->size() != run.hi - run.lo) {
+        out->read = read.ok() ? DataLoss("pack " + key + " is truncated")
+                              : read.WithContext("reading pack " + key);
         return;
       }
       progress(got->size());
       out->chunk.resize(run.j - run.i);
-      out->plain.resize(run.j - run.i);
+      out->len.assign(run.j - run.i, 0);
+      char* const plain = ring.get() + run.at;
+      size_t at = 0;
       for (size_t x = run.i; x < run.j; ++x) {
         const BlobLocation* l = index.Find(ids[x]);
         // The chunk's id is not re-hashed here: the file's sha256 covers
         // the same bytes, and the chunks of a file that fails it are
         // re-checked one by one below to name the damaged ones.
-        Status st = DecodeBlob(ids[x], std::string_view(*got).substr(l->offset - run.lo, l->length),
-                               &out->plain[x - run.i], /*check_id=*/false);
-        if (!st.ok()) st = Status(st.code(), st.message() + " (in " + key + ")", st.hint());
+        auto n = DecodeBlobTo(ids[x], std::string_view(*got).substr(l->offset - run.lo, l->length),
+                              plain + at, run.raw - at, /*check_id=*/false);
+        Status st = n.status();
+        if (!st.ok()) {
+          st = Status(st.code(), st.message() + " (in " + key + ")", st.hint());
+        } else {
+          out->len[x - run.i] = *n;
+          at += *n;
+        }
         out->chunk[x - run.i] = st;
       }
     };
@@ -401,21 +424,33 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
     const int n_decoders = std::max(1, std::min<int>(threads_, static_cast<int>(runs.size())));
     for (int t = 0; t < n_decoders && !runs.empty(); ++t) {
       decoders.emplace_back([&] {
+        std::string stored;
         while (true) {
           size_t r;
           {
             std::unique_lock<std::mutex> lk(pipe_mu);
+            // The next run goes at ring_head, or at 0 if it does not fit before
+            // the end; it may once the runs before it there are hashed.
+            const auto skip = [&](const Run& run) {
+              return ring_head + run.raw > ring_size ? ring_size - ring_head : uint64_t{0};
+            };
             space_cv.wait(lk, [&] {
-              return next_run >= runs.size() ||
-                     (next_run < consumed + ahead &&
-                      (ahead_bytes == 0 || ahead_bytes + runs[next_run].raw <= kAheadBytes));
+              if (next_run >= runs.size()) return true;
+              if (ring_used == 0) ring_head = 0;  // empty: any run fits from the start
+              const Run& run = runs[next_run];
+              return next_run < consumed + ahead && ring_used + skip(run) + run.raw <= ring_size;
             });
             if (next_run >= runs.size()) return;
             r = next_run++;
-            ahead_bytes += runs[r].raw;
+            Run& run = runs[r];
+            const uint64_t skipped = skip(run);
+            run.at = skipped != 0 ? 0 : ring_head;
+            run.take = skipped + run.raw;
+            ring_head = run.at + run.raw;
+            ring_used += run.take;
           }
           RunResult out;
-          decode_run(r, &out);
+          decode_run(r, &out, &stored);
           {
             std::lock_guard<std::mutex> lk(pipe_mu);
             slots[r % ahead] = std::move(out);
@@ -442,6 +477,8 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
         }
         // In file order: reports, damage and the running sha256.
         const Run& run = runs[r];
+        const char* const plain = ring.get() + run.at;
+        size_t at = 0;
         for (size_t x = run.i; x < run.j; ++x) {
           const Status& st = out.read.ok() ? out.chunk[x - run.i] : out.read;
           if (!st.ok()) {
@@ -452,12 +489,14 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
             continue;
           }
           decoded.push_back(ids[x]);
-          sha.Update(out.plain[x - run.i]);
-          size += out.plain[x - run.i].size();
+          const size_t n = out.len[x - run.i];
+          sha.Update(std::string_view(plain + at, n));
+          at += n;
+          size += n;
         }
         {
           std::lock_guard<std::mutex> lk(pipe_mu);
-          ahead_bytes -= run.raw;
+          ring_used -= run.take;
         }
         space_cv.notify_all();
       }

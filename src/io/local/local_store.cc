@@ -67,13 +67,19 @@ Status LocalStore::Put(std::string_view key, std::string_view data, const PutOpt
 }
 
 Result<std::string> LocalStore::Get(std::string_view key, uint64_t offset, uint64_t length) {
+  std::string out;
+  VS_RETURN_IF_ERROR(GetInto(key, offset, length, &out));
+  return out;
+}
+
+Status LocalStore::GetInto(std::string_view key, uint64_t offset, uint64_t length,
+                           std::string* out) {
   VS_ASSIGN_OR_RETURN(fs::path path, PathOf(key));
-  Result<std::string> data = ReadFileRange(path, offset, length);
-  if (!data.ok() && (data.status().code() == ErrorCode::kNotFound ||
-                     data.status().code() == ErrorCode::kInvalidArgument)) {
+  Status s = ReadFileRangeInto(path, offset, length, out);
+  if (s.code() == ErrorCode::kNotFound || s.code() == ErrorCode::kInvalidArgument) {
     return NotFound("object " + std::string(key) + " not found in " + root_.string());
   }
-  return data;
+  return s;
 }
 
 Result<ObjectInfo> LocalStore::Stat(std::string_view key) {

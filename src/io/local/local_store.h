@@ -46,6 +46,7 @@ class LocalStore final : public ObjectStore {
   using ObjectStore::Put;
   Result<std::string> Get(std::string_view key, uint64_t offset = 0,
                           uint64_t length = kToEnd) override;
+  Status GetInto(std::string_view key, uint64_t offset, uint64_t length, std::string* out) override;
   Result<ObjectInfo> Stat(std::string_view key) override;
   // Walks only the folders the prefix can reach: List("data/ab/") reads one
   // folder, List("data/") reads data/ and its sub-folders, never the rest.

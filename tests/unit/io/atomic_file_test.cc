@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <thread>
 #include <vector>
@@ -157,6 +158,40 @@ TEST(AtomicFileTest, ReadFileRangeClipsAndReadErrorsAreMapped) {
   EXPECT_EQ(ReadFileRange(dir.path() / "f", 50, 1).value(), "");
   EXPECT_EQ(ReadWholeFile(dir.path() / "missing").status().code(), ErrorCode::kNotFound);
   EXPECT_EQ(ReadWholeFile(dir.path()).status().code(), ErrorCode::kInvalidArgument);
+}
+
+// Sizes around the 64 KiB read steps and the 1 MiB buffer steps, read whole
+// and in ranges, into one reused buffer that was bigger or smaller before.
+TEST(AtomicFileTest, ReadFileRangeIntoReusesTheBufferAndReadsEveryByte) {
+  TestDir dir;
+  std::string content(3 * (1u << 20) + 12345, '\0');
+  uint32_t x = 12345;
+  for (char& c : content) {
+    x = x * 1103515245u + 12345u;
+    c = static_cast<char>(x >> 24);
+  }
+  std::string buf;
+  for (size_t size : {size_t{0}, size_t{1}, size_t{65535}, size_t{65536}, size_t{65537},
+                      size_t{996859}, size_t{(1u << 20) - 1}, size_t{1u << 20},
+                      size_t{(1u << 20) + 1}, content.size(), size_t{7}}) {
+    SCOPED_TRACE(size);
+    const fs::path p = dir.path() / "f";
+    ASSERT_TRUE(WriteFileAtomically(p, std::string_view(content).substr(0, size)).ok());
+    ASSERT_TRUE(ReadFileRangeInto(p, 0, std::numeric_limits<uint64_t>::max(), &buf).ok());
+    EXPECT_TRUE(buf == std::string_view(content).substr(0, size));
+    const uint64_t off = size / 3;
+    ASSERT_TRUE(ReadFileRangeInto(p, off, size / 2 + 1, &buf).ok());
+    EXPECT_TRUE(buf ==
+                std::string_view(content).substr(off, std::min<size_t>(size / 2 + 1, size - off)));
+    EXPECT_TRUE(ReadFileRange(p, off, size).value() ==
+                std::string_view(content).substr(off, size - off));
+  }
+  // An error leaves the buffer empty, not holding the last file's bytes.
+  EXPECT_EQ(ReadFileRangeInto(dir.path() / "missing", 0, 10, &buf).code(), ErrorCode::kNotFound);
+  EXPECT_TRUE(buf.empty());
+  ASSERT_TRUE(ReadFileRangeInto(dir.path() / "f", 0, 3, &buf).ok());
+  EXPECT_EQ(ReadFileRangeInto(dir.path(), 0, 10, &buf).code(), ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(buf.empty());
 }
 
 TEST(AtomicFileTest, WriteToAFullDeviceIsNoSpace) {

@@ -81,6 +81,49 @@ TEST(BlobCodecTest, RoundTrips) {
   }
 }
 
+// DecodeTo (restore, verify) gives what Decode gives, for every encoding,
+// refuses a plaintext larger than the room given, and damage as Decode does.
+TEST(BlobCodecTest, DecodeToMatchesDecode) {
+  const BlobCodec plain{BlobCodecOptions{}};
+  const BlobCodec enc{Encrypted()};
+  const std::string inputs[] = {"",
+                                "x",
+                                TextData(300000),
+                                RandomData(70000, 1),
+                                FloatVectors(65536 + 3, 4),
+                                std::string(1 << 20, '\0')};
+  for (const BlobCodec* codec : {&plain, &enc}) {
+    for (const auto& in : inputs) {
+      SCOPED_TRACE(in.size());
+      std::string stored;
+      ASSERT_TRUE(codec->Encode(in.data(), in.size(), &stored, "id").ok());
+      std::string dst(in.size() + 10, '#');
+      auto n = codec->DecodeTo(stored, "id", dst.data(), dst.size());
+      ASSERT_TRUE(n.ok()) << n.status().ToString();
+      ASSERT_EQ(*n, in.size());
+      EXPECT_TRUE(std::string_view(dst).substr(0, in.size()) == in);
+      EXPECT_EQ(dst.substr(in.size()), std::string(10, '#'));  // nothing past the plaintext
+      auto exact = codec->DecodeTo(stored, "id", dst.data(), in.size());
+      ASSERT_TRUE(exact.ok());
+      if (!in.empty()) {
+        auto short_room = codec->DecodeTo(stored, "id", dst.data(), in.size() - 1);
+        EXPECT_EQ(short_room.status().code(), ErrorCode::kDataLoss);
+      }
+      EXPECT_EQ(codec->DecodeTo(stored, "other", dst.data(), dst.size()).status().code(),
+                codec->encrypted() ? ErrorCode::kDataLoss : ErrorCode::kOk);
+      std::string bad = stored;
+      bad[bad.size() / 2] ^= 0x40;
+      std::string via_decode;
+      const Status want = codec->Decode(bad, &via_decode, "id");
+      const auto got = codec->DecodeTo(bad, "id", dst.data(), dst.size());
+      EXPECT_EQ(got.ok(), want.ok());
+      if (got.ok() && want.ok()) {
+        EXPECT_TRUE(std::string_view(dst).substr(0, *got) == via_decode);
+      }
+    }
+  }
+}
+
 TEST(BlobCodecTest, CompressesTextNotRandom) {
   const BlobCodec codec{BlobCodecOptions{}};
   std::string out;
