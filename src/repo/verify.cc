@@ -431,8 +431,9 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
             std::unique_lock<std::mutex> lk(pipe_mu);
             // The next run goes at ring_head, or at 0 if it does not fit before
             // the end; it may once the runs before it there are hashed.
+            const auto wraps = [&](const Run& run) { return ring_head + run.raw > ring_size; };
             const auto skip = [&](const Run& run) {
-              return ring_head + run.raw > ring_size ? ring_size - ring_head : uint64_t{0};
+              return wraps(run) ? ring_size - ring_head : uint64_t{0};
             };
             space_cv.wait(lk, [&] {
               if (next_run >= runs.size()) return true;
@@ -443,9 +444,10 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
             if (next_run >= runs.size()) return;
             r = next_run++;
             Run& run = runs[r];
-            const uint64_t skipped = skip(run);
-            run.at = skipped != 0 ? 0 : ring_head;
-            run.take = skipped + run.raw;
+            // (A run that ends exactly at the end leaves ring_head == ring_size:
+            // the next one wraps with nothing skipped.)
+            run.take = skip(run) + run.raw;
+            run.at = wraps(run) ? 0 : ring_head;
             ring_head = run.at + run.raw;
             ring_used += run.take;
           }

@@ -69,3 +69,30 @@ def test_missing_pack_is_reported(cli, repo, tmp_path):
     assert r.json["counts"]["missing"] >= 1
     named = {u for p in r.json["problems"] for u in p["used_by"]}
     assert f"{snap['short_id']}:a.bin" in named, r.json["problems"]
+
+
+@pytest.mark.asan
+def test_read_files_over_more_data_than_its_window(cli, repo, tmp_path):
+    """`verify --read-files` keeps at most ~36 MiB of decoded data waiting for
+    the hashing thread, in a ring reused from the start: 200 MiB of zeros
+    (runs of 4 MiB that end exactly at the ring's end) and a damaged file
+    next to them are checked right, and nothing is written past the ring
+    (the ASan run of this test)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    with open(src / "zeros.bin", "wb") as f:
+        f.truncate(200 << 20)
+    (src / "vectors.bin").write_bytes(os.urandom(6 << 20))
+    snap = cli.json("backup", "dir", src, "--repo", repo)["snapshot"]
+    doc = cli.json("verify", "--read-files", "--repo", repo)
+    assert doc["ok"] and doc["files_checked"] == 2, doc
+
+    biggest = max(packs(repo), key=lambda p: p.stat().st_size)
+    data = bytearray(biggest.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    os.chmod(biggest, 0o644)
+    biggest.write_bytes(bytes(data))
+    r = cli("verify", "--read-files", "--repo", repo, "--json")
+    assert r.rc == 1, r.explain()
+    files = {p["id"] for p in r.json["problems"] if p["kind"] == "file"}
+    assert files == {f"{snap['short_id']}:vectors.bin"}, r.json["problems"]
