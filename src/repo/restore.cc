@@ -25,7 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr uint64_t kReadAheadBytes = 8u << 20;
-constexpr size_t kWriteBatchBytes = 8u << 20;  // decoded bytes per restore worker
+constexpr size_t kWriteBatchBytes = 4u << 20;  // decoded bytes per restore worker
 
 bool UnderPrefix(const std::string& path, const std::string& prefix) {
   if (prefix.empty()) return true;
