@@ -232,6 +232,9 @@ for scale in "${scales[@]}"; do
     echo "| verify --read-data MiB/s | $(for t in "${tools[@]}"; do printf '%s | ' "${verify[$t]}"; done)"
     echo "| peak RSS MiB | $(for t in "${tools[@]}"; do awk -v k="${peak[$t]}" 'BEGIN{printf "%.0f | ", k/1024}'; done)"
     echo
+    echo
+    echo "Peak RSS MiB per step: $(for t in "${tools[@]}"; do printf '%s first %s, again %s, mutated %s, restore %s, verify %s; ' "$t" $(for st in first again mutated restore verify; do awk -v k="${rss[$t.$st]}" 'BEGIN{printf "%.0f ", k/1024}'; done); done)"
+    echo
     echo "Seconds per step: $(for t in "${tools[@]}"; do printf '%s first %s, again %s, mutated %s, restore %s (median of %s), verify %s; ' "$t" "${secs[$t.first]}" "${secs[$t.again]}" "${secs[$t.mutated]}" "${secs[$t.restore]}" "${secs[$t.restores]}" "${secs[$t.verify]}"; done)"
   } >>"$report"
   rm -rf "$corpus" "$work"/repo-*-"$scale" "$work/restic-cache" "$BORG_BASE_DIR"
