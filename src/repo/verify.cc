@@ -204,13 +204,21 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
       options.progress(done, total_bytes);
     }
   };
-  auto run_parallel = [&](size_t count, const std::function<void(size_t)>& fn) {
+  // Each worker keeps its buffers from pack to pack: a pack's bytes, and one
+  // decoded chunk (no zero-filled string per chunk).
+  struct Scratch {
+    std::string data;
+    std::unique_ptr<char[]> plain;
+    size_t plain_cap = 0;
+  };
+  auto run_parallel = [&](size_t count, const std::function<void(size_t, Scratch*)>& fn) {
     std::atomic<size_t> next{0};
     std::vector<std::thread> pool;
     int n = std::max(1, std::min<int>(threads_, static_cast<int>(count)));
     for (int t = 0; t < n; ++t) {
       pool.emplace_back([&] {
-        for (size_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) fn(i);
+        Scratch scratch;
+        for (size_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) fn(i, &scratch);
       });
     }
     for (auto& t : pool) t.join();
@@ -218,7 +226,7 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
 
   // Pack pass: headers against the index; decode the chunks that no file
   // pass below will read (all of them for a subset).
-  run_parallel(packs_to_read.size(), [&](size_t k) {
+  run_parallel(packs_to_read.size(), [&](size_t k, Scratch* scratch) {
     uint32_t pi = packs_to_read[k];
     const IndexPack& p = index.packs()[pi];
     std::string key = PackKey(p.id);
@@ -254,19 +262,31 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
       }
     }
     if (todo.empty()) return;
-    auto data = store_->Get(key);
-    if (!data.ok()) {
-      rep.Add("pack", key, StatusFor(data.status()), data.status().message());
+    std::string& data = scratch->data;
+    if (Status read = store_->GetInto(key, 0, kToEnd, &data); !read.ok()) {
+      rep.Add("pack", key, StatusFor(read), read.message());
       return;
     }
-    progress(data->size());
-    std::string plain;
+    progress(data.size());
     for (const PackEntry* b : todo) {
-      plain.clear();
-      Status s =
-          b->offset + b->length <= data->size()
-              ? DecodeBlob(b->id, std::string_view(*data).substr(b->offset, b->length), &plain)
-              : DataLoss("beyond the end of its pack");
+      if (scratch->plain_cap < b->raw_length) {
+        scratch->plain_cap = std::max<size_t>(b->raw_length, config_.chunk_max);
+        scratch->plain = std::make_unique_for_overwrite<char[]>(scratch->plain_cap);
+      }
+      // A blob that claims more than its index entry's raw length is damaged.
+      Status s;
+      if (b->offset + b->length > data.size()) {
+        s = DataLoss("beyond the end of its pack");
+      } else {
+        auto n = DecodeBlobTo(b->id, std::string_view(data).substr(b->offset, b->length),
+                              scratch->plain.get(), b->raw_length, /*check_id=*/true);
+        s = n.status();
+        if (n.ok() && *n != b->raw_length) {
+          s = DataLoss("chunk " + HexEncode(b->id).substr(0, 16) + " decodes to " +
+                       std::to_string(*n) + " bytes, the index says " +
+                       std::to_string(b->raw_length));
+        }
+      }
       auto u = users.find(b->id);
       rep.Add("chunk", HexEncode(b->id), s.ok() ? VerifyStatus::kOk : StatusFor(s),
               s.ok() ? "" : s.message() + " (in " + key + ")",
