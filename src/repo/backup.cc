@@ -190,8 +190,8 @@ class BackupPipeline {
       if (error_.ok()) error_ = s;
     }
     {
+      // Taken so that TakePackBuffer() cannot miss the wake-up (as up_mu_ below).
       std::lock_guard<std::mutex> lk(pool_mu_);
-      failed_.store(true);
     }
     pool_cv_.notify_all();
     space_cv_.notify_all();
@@ -276,8 +276,7 @@ class BackupPipeline {
     std::string buf;
     {
       std::unique_lock<std::mutex> lk(pool_mu_);
-      pool_cv_.wait(lk,
-                    [&] { return !pool_.empty() || buffers_ < max_buffers_ || failed_.load(); });
+      pool_cv_.wait(lk, [&] { return !pool_.empty() || buffers_ < max_buffers_ || !error().ok(); });
       if (!pool_.empty()) {
         buf = std::move(pool_.back());
         pool_.pop_back();
@@ -392,15 +391,14 @@ class BackupPipeline {
   std::condition_variable pool_cv_;
   std::vector<std::string> pool_;  // buffers of uploaded packs
   size_t buffers_ = 0;             // pack buffers allocated, guarded by pool_mu_
-  std::atomic<bool> failed_{false};
   std::mutex packs_mu_;
   std::vector<IndexPack> new_packs_;   // guarded by packs_mu_, as the two below
   size_t checkpointed_ = 0;            // new_packs_[0, checkpointed_) are in index objects
   uint64_t uncheckpointed_bytes_ = 0;  // size of the packs after them
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
 
-  // Lock order: up_mu_ may be held while taking mu_ (through error()), never
-  // the reverse.
+  // Lock order: up_mu_ and pool_mu_ may be held while taking mu_ (through
+  // error()), never the reverse.
   std::mutex up_mu_;
   std::condition_variable up_cv_, up_space_cv_, up_done_cv_;
   std::deque<PackWriter> up_queue_;

@@ -421,15 +421,17 @@ Status BlobCodec::DecodePlain(std::string_view framed, std::string* out) const {
   return st;
 }
 
+Result<std::string_view> BlobCodec::Open(std::string_view stored, std::string_view aad) const {
+  if (!encrypted()) return stored;
+  std::string& scratch = ThreadScratch();
+  scratch.clear();
+  VS_RETURN_IF_ERROR(AesGcmOpen(options_.keys->data, stored, aad, &scratch));
+  return std::string_view(scratch);
+}
+
 Result<size_t> BlobCodec::DecodeTo(std::string_view stored, std::string_view aad, char* dst,
                                    size_t cap) const {
-  std::string_view framed = stored;
-  if (encrypted()) {
-    std::string& scratch = ThreadScratch();
-    scratch.clear();
-    VS_RETURN_IF_ERROR(AesGcmOpen(options_.keys->data, stored, aad, &scratch));
-    framed = scratch;
-  }
+  VS_ASSIGN_OR_RETURN(const std::string_view framed, Open(stored, aad));
   VS_ASSIGN_OR_RETURN(const size_t size, PlainSize(framed));
   if (size > cap) {
     return BadBlob("claims " + std::to_string(size) + " bytes, more than the " +
@@ -440,11 +442,8 @@ Result<size_t> BlobCodec::DecodeTo(std::string_view stored, std::string_view aad
 }
 
 Status BlobCodec::Decode(std::string_view stored, std::string* out, std::string_view aad) const {
-  if (!encrypted()) return DecodePlain(stored, out);
-  std::string& scratch = ThreadScratch();
-  scratch.clear();
-  VS_RETURN_IF_ERROR(AesGcmOpen(options_.keys->data, stored, aad, &scratch));
-  return DecodePlain(scratch, out);
+  VS_ASSIGN_OR_RETURN(const std::string_view framed, Open(stored, aad));
+  return DecodePlain(framed, out);
 }
 
 }  // namespace vecsafe::repo

@@ -102,6 +102,10 @@ class BlobCodec {
   static size_t MaxEncodedSize(size_t n);
 
  private:
+  // The framed plaintext of a stored blob: `stored` itself, or for an
+  // encrypted repository its decryption (in a per-thread buffer, valid until
+  // the thread's next Open).
+  Result<std::string_view> Open(std::string_view stored, std::string_view aad) const;
   Status DecodePlain(std::string_view framed, std::string* out) const;
   // The plaintext length a framed blob claims (checked against the limit).
   Result<size_t> PlainSize(std::string_view framed) const;
