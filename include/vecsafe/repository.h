@@ -173,6 +173,7 @@ struct SnapshotStats {
   uint64_t chunks_new = 0;
   uint64_t bytes_new_raw = 0;     // plaintext size of new chunks
   uint64_t bytes_new_stored = 0;  // their size in packs
+  uint64_t chunks_delta = 0;      // new chunks stored as deltas of an older chunk
   uint64_t packs_written = 0;
   double seconds = 0;  // NewSnapshot() to Commit() done
 };

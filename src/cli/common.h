@@ -86,7 +86,8 @@ Result<Manifest> LoadSnapshotArg(Repository& repo, std::string_view arg);
 // The documented JSON shape of a snapshot (docs/OPERATIONS.md, "JSON output"):
 // id, short_id, time, hostname, source_kind, source, tags, parent,
 // vecsafe_version, stats{files, dirs, bytes_total, bytes_read, files_unchanged,
-// chunks_total, chunks_new, bytes_new_raw, bytes_new_stored, packs_written, seconds}.
+// chunks_total, chunks_new, bytes_new_raw, bytes_new_stored, chunks_delta, packs_written,
+// seconds}.
 nlohmann::json SnapshotJson(const Manifest& m);
 nlohmann::json SnapshotStatsJson(const SnapshotStats& s);
 // A short description of the source: its path, URL (+ collection), or JSON.

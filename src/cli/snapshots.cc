@@ -18,6 +18,7 @@ nlohmann::json SnapshotStatsJson(const SnapshotStats& s) {
           {"chunks_new", s.chunks_new},
           {"bytes_new_raw", s.bytes_new_raw},
           {"bytes_new_stored", s.bytes_new_stored},
+          {"chunks_delta", s.chunks_delta},
           {"packs_written", s.packs_written},
           {"seconds", s.seconds}};
 }

@@ -8,6 +8,13 @@
 // (open, queued, uploading) are capped at uploaders + 1, so memory stays flat
 // whatever the input size: Append() blocks when the caps are reached.
 //
+// A chunk of a changed file that stands where a chunk of the parent's version
+// of that file stood (found by walking the parent's chunk list alongside,
+// resynchronised on every chunk the two share) is also tried as a delta
+// against that old chunk: a 64 KiB chunk with one 4 KiB page rewritten then
+// stores about 4 KiB. An old chunk that is itself a delta hands over its own
+// base, so no read ever follows more than one delta.
+//
 // Every kCheckpointBytes of packs (or kCheckpointSeconds, whichever comes
 // first) the packs uploaded so far are written as an index object: a backup killed
 // in the middle (a remote upload of hours) leaves them indexed, so the next
@@ -43,6 +50,25 @@ constexpr size_t kMaxInflightBytes = 12u << 20;
 constexpr uint64_t kCheckpointBytes = 64u << 20;  // 4 packs of the default size
 constexpr size_t kPackHeaderSlack = 64u << 10;    // a full pack's header: ~50 B per blob
 constexpr auto kCheckpointSeconds = std::chrono::seconds(60);
+// A delta is kept when it is at most this fraction of the chunk's ordinary
+// stored form: below that the extra read of the base on restore pays for itself.
+constexpr double kDeltaKeepFraction = 0.5;
+// Deltas tried in a row without success, counted from the last chunk a file
+// shared with its parent version, before a file stops trying (a rewritten
+// file then costs at most this many wasted base reads per stretch).
+constexpr uint64_t kDeltaMissesAllowed = 8;
+
+// What the workers learn about one file's deltas; read by its sink.
+struct DeltaFeedback {
+  std::atomic<uint64_t> misses{0};
+  std::atomic<uint64_t> hits{0};
+};
+
+// A delta candidate for one queued chunk.
+struct DeltaHint {
+  Hash256 base{};
+  std::shared_ptr<DeltaFeedback> feedback;
+};
 
 // The caller's thread (read, sha256 of the file, chunking) is the one stage
 // that cannot be spread over cores. With every core busy the scheduler gives
@@ -97,7 +123,8 @@ class BackupPipeline {
   // Queues a chunk whose id goes into *slot. Blocks while the pipeline is full.
   // With the id already known (`id`), a chunk the repository or this backup
   // already holds is neither copied nor queued.
-  Status Submit(const uint8_t* data, size_t n, Hash256* slot, const Hash256* id) {
+  Status Submit(const uint8_t* data, size_t n, Hash256* slot, const Hash256* id,
+                const DeltaHint* hint = nullptr) {
     if (id != nullptr) {
       *slot = *id;
       if (!ClaimNew(*id)) {
@@ -118,7 +145,9 @@ class BackupPipeline {
     char* dst = slab_.get() + at * slot_size_;
     std::memcpy(dst, data, n);
     lk.lock();
-    queue_.push_back(Job{std::string_view(dst, n), at, slot, id != nullptr});
+    Job job{std::string_view(dst, n), at, slot, id != nullptr, {}};
+    if (hint != nullptr) job.hint = *hint;
+    queue_.push_back(std::move(job));
     lk.unlock();
     work_cv_.notify_one();
     return Status::OK();
@@ -167,6 +196,7 @@ class BackupPipeline {
   std::atomic<uint64_t> bytes_new_raw{0};
   std::atomic<uint64_t> bytes_new_stored{0};
   std::atomic<uint64_t> packs_written{0};
+  std::atomic<uint64_t> chunks_delta{0};
 
  private:
   struct Job {
@@ -174,6 +204,7 @@ class BackupPipeline {
     size_t at = kNoSlot;
     Hash256* slot;
     bool claimed = false;  // id in *slot, already claimed by ClaimNew()
+    DeltaHint hint;        // feedback set: try a delta against hint.base
   };
 
   // True for the first sighting of a chunk that the repository lacks: the
@@ -244,6 +275,8 @@ class BackupPipeline {
     BlobEncoding encoding = BlobEncoding::kRaw;
     VS_RETURN_IF_ERROR(
         codec.Encode(job.data.data(), job.data.size(), encoded, AsStringView(id), &encoding));
+    Hash256 base{};
+    if (job.hint.feedback && TryDelta(job, id, encoded, &base)) encoding = BlobEncoding::kDelta;
     chunks_new.fetch_add(1, std::memory_order_relaxed);
     bytes_new_raw.fetch_add(job.data.size(), std::memory_order_relaxed);
     bytes_new_stored.fetch_add(encoded->size(), std::memory_order_relaxed);
@@ -256,12 +289,41 @@ class BackupPipeline {
     }
     space_cv_.notify_one();
     std::unique_lock<std::mutex> plk(pack_mu_);
-    pack_.Add(id, *encoded, raw_length, static_cast<uint8_t>(encoding));
+    pack_.Add(id, *encoded, raw_length, static_cast<uint8_t>(encoding),
+              encoding == BlobEncoding::kDelta ? &base : nullptr);
     if (pack_.size() < repo_->config().pack_target) return Status::OK();
     PackWriter full = std::move(pack_);
     pack_ = PackWriter(TakePackBuffer());
     plk.unlock();
     return QueueUpload(std::move(full));
+  }
+
+  // Replaces *encoded with a delta of the chunk against its hinted base when
+  // that is small enough (kDeltaKeepFraction); *base gets the base used. A
+  // base that cannot be read only means no delta: the chunk is stored whole.
+  bool TryDelta(const Job& job, const Hash256& id, std::string* encoded, Hash256* base) {
+    *base = job.hint.base;
+    if (std::optional<Hash256> older = repo_->BaseOf(*base)) *base = *older;
+    bool kept = false;
+    if (*base != id) {
+      thread_local std::string plain;
+      thread_local std::string delta;
+      plain.clear();
+      delta.clear();
+      if (repo_->ReadChunk(*base, &plain).ok() &&
+          repo_->codec()
+              .EncodeDelta(job.data.data(), job.data.size(), plain, *base, &delta, AsStringView(id))
+              .ok() &&
+          static_cast<double>(delta.size()) <=
+              kDeltaKeepFraction * static_cast<double>(encoded->size())) {
+        encoded->swap(delta);
+        kept = true;
+      }
+    }
+    (kept ? job.hint.feedback->hits : job.hint.feedback->misses)
+        .fetch_add(1, std::memory_order_relaxed);
+    if (kept) chunks_delta.fetch_add(1, std::memory_order_relaxed);
+    return kept;
   }
 
   // A pack buffer from the pool (see PackWriter(std::string)), else a new one
@@ -417,6 +479,51 @@ struct PendingEntry {
   bool dropped = false;      // sink destroyed without Close()
 };
 
+// Walks the parent's chunk list of the same path alongside the new file and
+// names, for each chunk the file does not share with it, the old chunk that
+// stood in its place (the delta candidate).
+class DeltaCursor {
+ public:
+  explicit DeltaCursor(std::vector<Hash256> old) : old_(std::move(old)) {
+    pos_.reserve(old_.size());
+    for (size_t i = 0; i < old_.size(); ++i) pos_.try_emplace(old_[i], i);
+  }
+
+  // The candidate for chunk `id`, or null (shared with the parent version,
+  // past its end, or this file has missed too often since it last matched).
+  const DeltaHint* Next(const Hash256& id) {
+    if (cursor_ < old_.size() && old_[cursor_] == id) {
+      Resync(cursor_ + 1);
+      return nullptr;
+    }
+    if (auto it = pos_.find(id); it != pos_.end()) {
+      Resync(it->second + 1);
+      return nullptr;
+    }
+    if (cursor_ >= old_.size()) return nullptr;
+    hint_.base = old_[cursor_++];
+    const uint64_t misses = feedback_->misses.load(std::memory_order_relaxed);
+    const uint64_t hits = feedback_->hits.load(std::memory_order_relaxed);
+    if (misses - misses_at_sync_ >= kDeltaMissesAllowed + (hits - hits_at_sync_)) return nullptr;
+    return &hint_;
+  }
+
+ private:
+  void Resync(size_t next) {
+    cursor_ = next;
+    misses_at_sync_ = feedback_->misses.load(std::memory_order_relaxed);
+    hits_at_sync_ = feedback_->hits.load(std::memory_order_relaxed);
+  }
+
+  std::vector<Hash256> old_;
+  std::unordered_map<Hash256, size_t, Hash256Hasher> pos_;  // first place of each
+  size_t cursor_ = 0;
+  std::shared_ptr<DeltaFeedback> feedback_ = std::make_shared<DeltaFeedback>();
+  DeltaHint hint_{{}, feedback_};
+  uint64_t misses_at_sync_ = 0;
+  uint64_t hits_at_sync_ = 0;
+};
+
 class BuilderImpl;
 
 class FileSinkImpl : public FileSink {
@@ -435,6 +542,9 @@ class FileSinkImpl : public FileSink {
   // (Sha256Pair); else sha_ here and the chunk ids in the workers.
   std::optional<Sha256Pair> pair_;
   Sha256Stream sha_;
+  // Set when the parent snapshot has this path: chunk ids are then computed
+  // here (as pair_ does anyway) to walk its chunk list.
+  std::unique_ptr<DeltaCursor> delta_;
   uint64_t size_ = 0;
   bool closed_ = false;
   friend class BuilderImpl;
@@ -492,6 +602,15 @@ class BuilderImpl : public SnapshotBuilder {
     auto sink = std::make_unique<FileSinkImpl>(this, entries_.size() - 1);
     sink->chunker_ = std::make_unique<StreamChunker>(repo_->chunker());
     if (Sha256Pair::Available()) sink->pair_.emplace(repo_->codec().chunk_id_key());
+    if (auto it = parent_files_.find(meta.path);
+        it != parent_files_.end() && !it->second.chunks.empty()) {
+      std::vector<Hash256> old;
+      old.reserve(it->second.chunks.size());
+      for (const auto& hex : it->second.chunks) {
+        if (auto id = ParseHash256(hex); id.ok()) old.push_back(*id);
+      }
+      sink->delta_ = std::make_unique<DeltaCursor>(std::move(old));
+    }
     sink_open_ = true;
     return std::unique_ptr<FileSink>(std::move(sink));
   }
@@ -590,6 +709,7 @@ class BuilderImpl : public SnapshotBuilder {
     st.bytes_new_raw = pipeline_->bytes_new_raw.load();
     st.bytes_new_stored = pipeline_->bytes_new_stored.load();
     st.packs_written = pipeline_->packs_written.load();
+    st.chunks_delta = pipeline_->chunks_delta.load();
     st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     pipeline_.reset();
     auto id = repo_->PutMeta(kSnapshotsPrefix, "snapshot", EncodeManifestJson(m));
@@ -606,13 +726,15 @@ class BuilderImpl : public SnapshotBuilder {
   ~BuilderImpl() override { pipeline_.reset(); }
 
   // ---- used by FileSinkImpl ----
-  Status SubmitChunk(size_t entry, const uint8_t* p, size_t n, const Hash256* id) {
+  Status SubmitChunk(size_t entry, const uint8_t* p, size_t n, const Hash256* id,
+                     const DeltaHint* hint) {
     slots_.emplace_back();
     ++entries_[entry].slot_count;
     bytes_read_ += n;
-    return pipeline_->Submit(p, n, &slots_.back(), id);
+    return pipeline_->Submit(p, n, &slots_.back(), id, hint);
   }
   Status PipelineError() { return pipeline_->error(); }
+  Hash256 ChunkId(const uint8_t* p, size_t n) const { return repo_->codec().ChunkId(p, n); }
   void SinkDone(size_t entry, bool closed, const FileResult& r) {
     sink_open_ = false;
     if (!closed) {
@@ -666,9 +788,9 @@ FileSinkImpl::~FileSinkImpl() {
 }
 
 Status FileSinkImpl::Emit(const uint8_t* p, size_t n) {
-  if (!pair_) return b_->SubmitChunk(entry_, p, n, nullptr);
-  const Hash256 id = pair_->Chunk(p, n);
-  return b_->SubmitChunk(entry_, p, n, &id);
+  if (!pair_ && !delta_) return b_->SubmitChunk(entry_, p, n, nullptr, nullptr);
+  const Hash256 id = pair_ ? pair_->Chunk(p, n) : b_->ChunkId(p, n);
+  return b_->SubmitChunk(entry_, p, n, &id, delta_ ? delta_->Next(id) : nullptr);
 }
 
 Status FileSinkImpl::Append(std::string_view bytes) {

@@ -19,6 +19,8 @@ namespace {
 constexpr uint8_t kHeaderRaw = static_cast<uint8_t>(BlobEncoding::kRaw);
 constexpr uint8_t kHeaderZstd = static_cast<uint8_t>(BlobEncoding::kZstd);
 constexpr uint8_t kHeaderPlanes = static_cast<uint8_t>(BlobEncoding::kZstdPlanes4);
+constexpr uint8_t kHeaderDelta = static_cast<uint8_t>(BlobEncoding::kDelta);
+constexpr size_t kDeltaIdSize = 32;
 
 // zstd "acceleration" for byte planes: the planes of float vectors and
 // integer arrays have almost no long matches, their gain is in the literal
@@ -38,14 +40,27 @@ uint32_t GetU32(const char* in) {
 struct ZstdContexts {
   ZSTD_CCtx* cctx = ZSTD_createCCtx();        // whole-blob compression, level below
   ZSTD_CCtx* plane_cctx = ZSTD_createCCtx();  // byte planes
+  ZSTD_CCtx* delta_cctx = ZSTD_createCCtx();  // deltas against a base chunk
   ZSTD_DCtx* dctx = ZSTD_createDCtx();
   int level = 0x7fff;
   bool plane_ready = false;
+  bool delta_ready = false;
   std::string planes;  // scratch for the transposed input / output
   ~ZstdContexts() {
     ZSTD_freeCCtx(cctx);
     ZSTD_freeCCtx(plane_cctx);
+    ZSTD_freeCCtx(delta_cctx);
     ZSTD_freeDCtx(dctx);
+  }
+  void SetupDelta() {
+    if (delta_ready) return;
+    // Level 1: what a delta gains is the long matches into the base, which
+    // the fastest match finder already takes; a 512 KiB window (2^19)
+    // covers a base and a chunk of the largest size (256 KiB each).
+    ZSTD_CCtx_setParameter(delta_cctx, ZSTD_c_compressionLevel, 1);
+    ZSTD_CCtx_setParameter(delta_cctx, ZSTD_c_contentSizeFlag, 1);
+    ZSTD_CCtx_setParameter(delta_cctx, ZSTD_c_windowLog, 19);
+    delta_ready = true;
   }
   void SetLevel(int l) {
     if (level == l) return;
@@ -255,8 +270,10 @@ bool EncodePlanes(const uint8_t* p, size_t n, const Shape& shape, size_t limit,
 
 Status BadBlob(const std::string& what) { return DataLoss("blob is damaged: " + what); }
 
-// Decompresses exactly `want` bytes from one zstd frame that must fill `in`.
-Status DecompressExact(std::string_view in, size_t want, uint8_t* out) {
+// Decompresses exactly `want` bytes from one zstd frame that must fill `in`;
+// `prefix` is the raw-content prefix the frame was compressed against (deltas).
+Status DecompressExact(std::string_view in, size_t want, uint8_t* out,
+                       std::string_view prefix = {}) {
   const unsigned long long size = ZSTD_getFrameContentSize(in.data(), in.size());
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size != want) {
     return BadBlob("zstd frame header is invalid or has the wrong size");
@@ -267,6 +284,12 @@ Status DecompressExact(std::string_view in, size_t want, uint8_t* out) {
   }
   ZstdContexts& z = ThreadZstd();
   if (z.dctx == nullptr) return Internal("cannot allocate a zstd context");
+  if (!prefix.empty()) {
+    // Single use: applies to the next frame only, as raw content (never
+    // parsed as a zstd dictionary, whatever its first bytes).
+    const size_t p = ZSTD_DCtx_refPrefix(z.dctx, prefix.data(), prefix.size());
+    if (ZSTD_isError(p)) return Internal(std::string("zstd prefix: ") + ZSTD_getErrorName(p));
+  }
   const size_t r = ZSTD_decompressDCtx(z.dctx, out, want, in.data(), in.size());
   if (ZSTD_isError(r) || r != want) {
     return BadBlob(std::string("zstd data: ") +
@@ -349,6 +372,35 @@ Status BlobCodec::Encode(const void* data, size_t n, std::string* out, std::stri
   return Status::OK();
 }
 
+Status BlobCodec::EncodeDelta(const void* data, size_t n, std::string_view base,
+                              const Hash256& base_id, std::string* out,
+                              std::string_view aad) const {
+  std::string* frame = encrypted() ? &ThreadScratch() : out;
+  const size_t start = encrypted() ? 0 : out->size();
+  if (encrypted()) frame->clear();
+  ZstdContexts& z = ThreadZstd();
+  if (z.delta_cctx == nullptr) return Internal("cannot allocate a zstd context");
+  z.SetupDelta();
+  const size_t bound = ZSTD_compressBound(n);
+  frame->resize(start + 1 + kDeltaIdSize + bound);
+  char* p = frame->data() + start;
+  p[0] = static_cast<char>(kHeaderDelta);
+  std::memcpy(p + 1, base_id.data(), kDeltaIdSize);
+  if (base.empty()) return InvalidArgument("a delta needs a non-empty base");
+  size_t r = ZSTD_CCtx_refPrefix(z.delta_cctx, base.data(), base.size());
+  if (!ZSTD_isError(r)) r = ZSTD_compress2(z.delta_cctx, p + 1 + kDeltaIdSize, bound, data, n);
+  if (ZSTD_isError(r)) {
+    ZSTD_CCtx_reset(z.delta_cctx, ZSTD_reset_session_only);
+    frame->resize(start);
+    return Internal(std::string("zstd delta compression failed: ") + ZSTD_getErrorName(r));
+  }
+  frame->resize(start + 1 + kDeltaIdSize + r);
+  if (encrypted()) {
+    return AesGcmSeal(options_.keys->data, frame->data(), frame->size(), aad, out);
+  }
+  return Status::OK();
+}
+
 Result<size_t> BlobCodec::PlainSize(std::string_view framed) const {
   if (framed.empty()) return BadBlob("empty (no header byte)");
   const uint8_t header = static_cast<uint8_t>(framed[0]);
@@ -366,6 +418,15 @@ Result<size_t> BlobCodec::PlainSize(std::string_view framed) const {
   } else if (header == kHeaderPlanes) {
     if (payload.size() < 5) return BadBlob("byte-plane header is truncated");
     size = GetU32(payload.data());
+  } else if (header == kHeaderDelta) {
+    if (payload.size() < kDeltaIdSize) return BadBlob("delta header is truncated");
+    payload.remove_prefix(kDeltaIdSize);
+    unsigned long long z = ZSTD_getFrameContentSize(payload.data(), payload.size());
+    if (z == ZSTD_CONTENTSIZE_ERROR || z == ZSTD_CONTENTSIZE_UNKNOWN) {
+      return BadBlob("delta zstd frame header is invalid");
+    }
+    if (z > options_.max_plaintext_size) z = options_.max_plaintext_size + 1;  // refused below
+    size = static_cast<size_t>(z);
   } else {
     return BadBlob("unknown header byte " + std::to_string(header));
   }
@@ -412,12 +473,32 @@ Status BlobCodec::DecodePlainTo(std::string_view framed, uint8_t* dst, size_t si
   return Status::OK();
 }
 
-Status BlobCodec::DecodePlain(std::string_view framed, std::string* out) const {
+Status BlobCodec::DecodeDeltaTo(std::string_view framed, uint8_t* dst, size_t size,
+                                const BaseReader* base) const {
+  if (base == nullptr || !*base) {
+    return BadBlob("a delta blob where none may be (its base is itself a delta)");
+  }
+  Hash256 base_id;
+  std::memcpy(base_id.data(), framed.data() + 1, kDeltaIdSize);
+  // Reading the base decodes another blob on this thread, which reuses the
+  // thread's scratch that `framed` may point into: keep a copy of the frame.
+  const std::string frame(framed.substr(1 + kDeltaIdSize));
+  std::string plain;
+  VS_RETURN_IF_ERROR((*base)(base_id, &plain));
+  if (plain.empty()) return BadBlob("its delta base is empty");
+  return DecompressExact(frame, size, dst, plain);
+}
+
+Status BlobCodec::DecodePlain(std::string_view framed, std::string* out,
+                              const BaseReader* base) const {
   VS_ASSIGN_OR_RETURN(const size_t size, PlainSize(framed));
-  const size_t base = out->size();
-  out->resize(base + size);
-  Status st = DecodePlainTo(framed, reinterpret_cast<uint8_t*>(out->data() + base), size);
-  if (!st.ok()) out->resize(base);
+  const size_t start = out->size();
+  out->resize(start + size);
+  auto* dst = reinterpret_cast<uint8_t*>(out->data() + start);
+  Status st = static_cast<uint8_t>(framed[0]) == kHeaderDelta
+                  ? DecodeDeltaTo(framed, dst, size, base)
+                  : DecodePlainTo(framed, dst, size);
+  if (!st.ok()) out->resize(start);
   return st;
 }
 
@@ -430,20 +511,24 @@ Result<std::string_view> BlobCodec::Open(std::string_view stored, std::string_vi
 }
 
 Result<size_t> BlobCodec::DecodeTo(std::string_view stored, std::string_view aad, char* dst,
-                                   size_t cap) const {
+                                   size_t cap, const BaseReader* base) const {
   VS_ASSIGN_OR_RETURN(const std::string_view framed, Open(stored, aad));
   VS_ASSIGN_OR_RETURN(const size_t size, PlainSize(framed));
   if (size > cap) {
     return BadBlob("claims " + std::to_string(size) + " bytes, more than the " +
                    std::to_string(cap) + " expected");
   }
-  VS_RETURN_IF_ERROR(DecodePlainTo(framed, reinterpret_cast<uint8_t*>(dst), size));
+  auto* out = reinterpret_cast<uint8_t*>(dst);
+  VS_RETURN_IF_ERROR(static_cast<uint8_t>(framed[0]) == kHeaderDelta
+                         ? DecodeDeltaTo(framed, out, size, base)
+                         : DecodePlainTo(framed, out, size));
   return size;
 }
 
-Status BlobCodec::Decode(std::string_view stored, std::string* out, std::string_view aad) const {
+Status BlobCodec::Decode(std::string_view stored, std::string* out, std::string_view aad,
+                         const BaseReader* base) const {
   VS_ASSIGN_OR_RETURN(const std::string_view framed, Open(stored, aad));
-  return DecodePlain(framed, out);
+  return DecodePlain(framed, out, base);
 }
 
 }  // namespace vecsafe::repo

@@ -10,6 +10,12 @@
 //              plane k holds bytes k, k+4, k+8, ... of the first 4*(n/4)
 //              bytes, stored as u32le size || zstd frame if bit k of mask
 //              is set, else raw; tail is the last n%4 bytes raw.
+//        0x03: delta: base chunk id(32) || one zstd frame compressed with
+//              the base chunk's plaintext as its prefix (raw content). A
+//              chunk that is an older chunk with a few pages rewritten then
+//              costs about the rewritten bytes instead of the whole chunk.
+//              The base is never itself a delta (one level, so a read costs
+//              at most one more chunk).
 // A cheap sample of byte statistics picks the encoding: near-random data
 // is stored raw without trying zstd; data whose bytes at offsets 0,1,2,3
 // mod 4 are far more predictable than the whole (vectors) is split into
@@ -24,6 +30,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,7 +42,11 @@
 namespace vecsafe::repo {
 
 // Values are the stored header byte.
-enum class BlobEncoding : uint8_t { kRaw = 0, kZstd = 1, kZstdPlanes4 = 2 };
+enum class BlobEncoding : uint8_t { kRaw = 0, kZstd = 1, kZstdPlanes4 = 2, kDelta = 3 };
+
+// Gives the plaintext of a delta blob's base chunk (id as stored in the
+// blob), appended to *out; errors are passed on to the caller of Decode.
+using BaseReader = std::function<Status(const Hash256& base, std::string* out)>;
 
 struct BlobKeys {
   Key256 data;  // AES-256-GCM key of blob contents
@@ -89,14 +100,23 @@ class BlobCodec {
     return Encode(data.data(), data.size(), out);
   }
 
+  // Appends the stored form of data[0..n) as a delta (0x03) against `base`,
+  // the plaintext of chunk `base_id`, to *out. The caller compares its size
+  // with Encode's and keeps the smaller. Errors: kInternal.
+  Status EncodeDelta(const void* data, size_t n, std::string_view base, const Hash256& base_id,
+                     std::string* out, std::string_view aad = {}) const;
+
   // Appends the plaintext of a stored blob to *out. kDataLoss on any damage
   // (bad tag, unknown header, bad zstd frame, size over the limit, trailing
-  // bytes); *out is then unchanged. Never crashes on any input.
-  Status Decode(std::string_view stored, std::string* out, std::string_view aad = {}) const;
+  // bytes); *out is then unchanged. Never crashes on any input. A delta blob
+  // reads its base through `base` (none given: kDataLoss, as for a delta
+  // whose base is itself a delta).
+  Status Decode(std::string_view stored, std::string* out, std::string_view aad = {},
+                const BaseReader* base = nullptr) const;
   // Like Decode, into dst[0..cap) (no zero-filling of a string first):
   // returns the plaintext length; kDataLoss also if it is over `cap`.
-  Result<size_t> DecodeTo(std::string_view stored, std::string_view aad, char* dst,
-                          size_t cap) const;
+  Result<size_t> DecodeTo(std::string_view stored, std::string_view aad, char* dst, size_t cap,
+                          const BaseReader* base = nullptr) const;
 
   // An upper bound of the stored size of an n-byte plaintext.
   static size_t MaxEncodedSize(size_t n);
@@ -106,7 +126,10 @@ class BlobCodec {
   // encrypted repository its decryption (in a per-thread buffer, valid until
   // the thread's next Open).
   Result<std::string_view> Open(std::string_view stored, std::string_view aad) const;
-  Status DecodePlain(std::string_view framed, std::string* out) const;
+  Status DecodePlain(std::string_view framed, std::string* out, const BaseReader* base) const;
+  // A delta blob's plaintext into dst (REQUIRES: size == PlainSize(framed)).
+  Status DecodeDeltaTo(std::string_view framed, uint8_t* dst, size_t size,
+                       const BaseReader* base) const;
   // The plaintext length a framed blob claims (checked against the limit).
   Result<size_t> PlainSize(std::string_view framed) const;
   // REQUIRES: size == PlainSize(framed).

@@ -40,7 +40,9 @@ std::string EncodeIndexJson(const IndexFile& index) {
       out += "\n{\"id\":\"" + HexEncode(e.id) + "\",\"offset\":" + std::to_string(e.offset) +
              ",\"length\":" + std::to_string(e.length) +
              ",\"raw_length\":" + std::to_string(e.raw_length) +
-             ",\"encoding\":" + std::to_string(e.encoding) + "}";
+             ",\"encoding\":" + std::to_string(e.encoding);
+      if (e.is_delta()) out += ",\"base\":\"" + HexEncode(e.base) + '"';
+      out += '}';
     }
     out += "]}";
   }
@@ -79,6 +81,10 @@ Result<IndexFile> ParseIndexJson(std::string_view json) {
         e.length = b.at("length").get<uint32_t>();
         e.raw_length = b.at("raw_length").get<uint32_t>();
         e.encoding = b.value("encoding", static_cast<uint8_t>(0));
+        if (e.is_delta()) {
+          VS_ASSIGN_OR_RETURN(e.base, HashField(b, "base"));
+          if (e.base == e.id) return Bad("a chunk is its own delta base");
+        }
         if (e.offset > ip.size || e.length > ip.size - e.offset) {
           return Bad("blob lies outside its pack");
         }
@@ -98,13 +104,20 @@ void MasterIndex::AddPack(const IndexPack& pack) {
   packs_.push_back(pack);
   pack_pos_[pack.id] = pos;
   for (const auto& e : pack.blobs) {
-    blobs_.try_emplace(e.id, BlobLocation{pos, e.length, e.raw_length, e.offset});
+    const bool added =
+        blobs_.try_emplace(e.id, BlobLocation{pos, e.length, e.raw_length, e.offset}).second;
+    if (added && e.is_delta()) bases_.emplace(e.id, e.base);
   }
 }
 
 const BlobLocation* MasterIndex::Find(const Hash256& chunk) const {
   auto it = blobs_.find(chunk);
   return it == blobs_.end() ? nullptr : &it->second;
+}
+
+const Hash256* MasterIndex::BaseOf(const Hash256& chunk) const {
+  auto it = bases_.find(chunk);
+  return it == bases_.end() ? nullptr : &it->second;
 }
 
 }  // namespace vecsafe::repo

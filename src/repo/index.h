@@ -4,7 +4,9 @@
 // encrypted repository, like every metadata object):
 //   {"version":1,"supersedes":[<index id>...],
 //    "packs":[{"id":<pack id>,"size":<bytes>,
-//              "blobs":[{"id":<chunk id>,"offset":n,"length":n,"raw_length":n}...]}...]}
+//              "blobs":[{"id":<chunk id>,"offset":n,"length":n,"raw_length":n,
+//                        "encoding":n[,"base":<chunk id>]}...]}...]}
+// "base" names the base chunk of a delta (encoding 3), and only there.
 // `supersedes` names index objects that this one replaces (written by prune;
 // a reader that sees both ignores the superseded ones).
 #ifndef VECSAFE_REPO_INDEX_H_
@@ -51,6 +53,9 @@ class MasterIndex {
   void AddPack(const IndexPack& pack);
   const BlobLocation* Find(const Hash256& chunk) const;
   bool Has(const Hash256& chunk) const { return Find(chunk) != nullptr; }
+  // The base chunk when the copy Find() gives is a delta, else null.
+  const Hash256* BaseOf(const Hash256& chunk) const;
+  size_t delta_count() const { return bases_.size(); }
   const Hash256& pack_id(uint32_t i) const { return packs_[i].id; }
   uint64_t pack_size(uint32_t i) const { return packs_[i].size; }
   size_t pack_count() const { return packs_.size(); }
@@ -63,6 +68,8 @@ class MasterIndex {
   std::vector<IndexPack> packs_;
   std::unordered_map<Hash256, uint32_t, Hash256Hasher> pack_pos_;
   std::unordered_map<Hash256, BlobLocation, Hash256Hasher> blobs_;
+  // Only the few chunks stored as deltas, so the common case costs nothing.
+  std::unordered_map<Hash256, Hash256, Hash256Hasher> bases_;
 };
 
 }  // namespace vecsafe::repo

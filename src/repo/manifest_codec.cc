@@ -75,6 +75,7 @@ std::string EncodeManifestJson(const Manifest& m) {
                 {"chunks_new", s.chunks_new},
                 {"bytes_new_raw", s.bytes_new_raw},
                 {"bytes_new_stored", s.bytes_new_stored},
+                {"chunks_delta", s.chunks_delta},
                 {"packs_written", s.packs_written}};
   ojson entries = ojson::array();
   for (const auto& e : m.entries) {
@@ -144,6 +145,7 @@ Result<Manifest> ParseManifestJson(std::string_view json, std::string_view id) {
       m.stats.bytes_new_raw = s.value("bytes_new_raw", uint64_t{0});
       m.stats.bytes_new_stored = s.value("bytes_new_stored", uint64_t{0});
       m.stats.packs_written = s.value("packs_written", uint64_t{0});
+      m.stats.chunks_delta = s.value("chunks_delta", uint64_t{0});
     }
     if (j.contains("timings") && j["timings"].is_object()) {
       m.stats.seconds = j["timings"].value("seconds", 0.0);

@@ -20,8 +20,9 @@ Status Damaged(std::string_view detail) {
 }  // namespace
 
 void PackWriter::Add(const Hash256& id, std::string_view stored, uint32_t raw_length,
-                     uint8_t encoding) {
+                     uint8_t encoding, const Hash256* base) {
   PackEntry e;
+  if (base != nullptr) e.base = *base;
   e.id = id;
   e.offset = buf_.size();
   e.length = static_cast<uint32_t>(stored.size());
@@ -32,10 +33,12 @@ void PackWriter::Add(const Hash256& id, std::string_view stored, uint32_t raw_le
 }
 
 std::string EncodePackHeader(const std::vector<PackEntry>& entries) {
+  size_t deltas = 0;
+  for (const auto& e : entries) deltas += e.is_delta() ? 1 : 0;
   std::string h;
-  h.reserve(4 + 1 + 4 + entries.size() * kEntrySize + 32);
+  h.reserve(4 + 1 + 4 + entries.size() * kEntrySize + deltas * 32 + 32);
   h.append(kHeaderMagic);
-  h.push_back(1);
+  h.push_back(deltas == 0 ? 1 : 2);
   PutU32(&h, static_cast<uint32_t>(entries.size()));
   for (const auto& e : entries) {
     h.append(AsStringView(e.id));
@@ -43,6 +46,7 @@ std::string EncodePackHeader(const std::vector<PackEntry>& entries) {
     PutU32(&h, e.length);
     PutU32(&h, e.raw_length);
     h.push_back(static_cast<char>(e.encoding));
+    if (e.is_delta()) h.append(AsStringView(e.base));
   }
   Hash256 sum = Sha256(h);
   h.append(AsStringView(sum));
@@ -69,10 +73,15 @@ Result<std::string> PackWriter::Finish(const std::optional<Key256>& data_key, Ha
 Result<std::vector<PackEntry>> ParsePackHeader(std::string_view h, uint64_t data_end) {
   if (h.size() < 4 + 1 + 4 + 32) return Damaged("header too short");
   if (h.substr(0, 4) != kHeaderMagic) return Damaged("bad header magic");
-  if (static_cast<uint8_t>(h[4]) != 1) return Damaged("unknown header version");
+  const auto version = static_cast<uint8_t>(h[4]);
+  if (version != 1 && version != 2) return Damaged("unknown header version");
   uint32_t count = GetU32(h.data() + 5);
   if (count > kMaxPackEntries) return Damaged("too many entries");
-  if (h.size() != 9 + static_cast<size_t>(count) * kEntrySize + 32) {
+  const size_t fixed = 9 + static_cast<size_t>(count) * kEntrySize + 32;
+  // Version 2 entries of deltas carry 32 more bytes each.
+  if (version == 1
+          ? h.size() != fixed
+          : h.size() < fixed || (h.size() - fixed) % 32 != 0 || (h.size() - fixed) / 32 > count) {
     return Damaged("header size does not match its entry count");
   }
   Hash256 sum = Sha256(h.substr(0, h.size() - 32));
@@ -81,17 +90,32 @@ Result<std::vector<PackEntry>> ParsePackHeader(std::string_view h, uint64_t data
   }
   std::vector<PackEntry> out(count);
   const char* p = h.data() + 9;
-  for (uint32_t i = 0; i < count; ++i, p += kEntrySize) {
+  const char* end = h.data() + h.size() - 32;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (static_cast<size_t>(end - p) < kEntrySize) {
+      return Damaged("header size does not match its entries");
+    }
     PackEntry& e = out[i];
     std::memcpy(e.id.data(), p, 32);
     e.offset = GetU64(p + 32);
     e.length = GetU32(p + 40);
     e.raw_length = GetU32(p + 44);
     e.encoding = static_cast<uint8_t>(p[48]);
+    p += kEntrySize;
     if (e.offset > data_end || e.length > data_end - e.offset) {
       return Damaged("blob " + std::to_string(i) + " lies outside the pack");
     }
+    if (e.is_delta()) {
+      if (version == 1) return Damaged("a delta entry in a version 1 header");
+      if (end - p < 32) return Damaged("header size does not match its entries");
+      std::memcpy(e.base.data(), p, 32);
+      p += 32;
+      if (e.base == e.id) return Damaged("blob " + std::to_string(i) + " is its own base");
+    }
   }
+  if (p != end) return Damaged("header size does not match its entries");
+  // Writers use version 2 only for headers with deltas: one form per header.
+  if (version == 2 && h.size() == fixed) return Damaged("a version 2 header without deltas");
   return out;
 }
 

@@ -5,6 +5,9 @@
 //   pack    = blob* sealed_header header_len:u32le magic:"VSPACK01"
 //   header  = "VSPH" version:u8 count:u32le entry{count} sha256(preceding):32
 //   entry   = chunk_id:32 offset:u64le length:u32le raw_length:u32le encoding:u8
+//             [base_id:32]   (version 2 only, and only after encoding 3: a delta)
+// A pack without deltas is written as version 1, byte for byte as before
+// deltas existed.
 //
 // sealed_header is the header itself (unencrypted repository) or
 // AES-256-GCM(data key, header, aad "vecsafe pack header").
@@ -25,6 +28,7 @@ namespace vecsafe::repo {
 inline constexpr char kPackMagic[] = "VSPACK01";  // 8 bytes, no NUL stored
 inline constexpr size_t kPackTailSize = 4 + 8;
 inline constexpr uint32_t kMaxPackEntries = 1u << 22;
+inline constexpr uint8_t kPackDeltaEncoding = 3;  // BlobEncoding::kDelta
 
 struct PackEntry {
   Hash256 id{};
@@ -32,6 +36,8 @@ struct PackEntry {
   uint32_t length = 0;      // stored bytes
   uint32_t raw_length = 0;  // plaintext bytes
   uint8_t encoding = 0;     // BlobEncoding of the stored form
+  Hash256 base{};           // the base chunk when encoding is 3 (delta), else zero
+  bool is_delta() const { return encoding == kPackDeltaEncoding; }
 };
 
 // Collects blobs into one pack buffer. Not thread-safe.
@@ -43,7 +49,9 @@ class PackWriter {
   // instead of growing the heap by a fresh 16 MiB each time.
   explicit PackWriter(std::string buffer) : buf_(std::move(buffer)) { buf_.clear(); }
   void Reserve(size_t n) { buf_.reserve(n); }
-  void Add(const Hash256& id, std::string_view stored, uint32_t raw_length, uint8_t encoding);
+  // `base`: the base chunk of a delta (encoding 3), else null.
+  void Add(const Hash256& id, std::string_view stored, uint32_t raw_length, uint8_t encoding,
+           const Hash256* base = nullptr);
   size_t size() const { return buf_.size(); }
   size_t count() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }

@@ -96,7 +96,25 @@ Result<PruneResult> RepositoryImpl::Prune(const PruneOptions& options) {
     present.push_back(std::move(ip));
   }
 
-  // 3. Classify. A chunk counts as used in the first pack that holds it.
+  // 3. The base of every used chunk that is kept as a delta is used too (the
+  // copy that counts is the first one, as below). One round suffices, since a
+  // base is never a delta, but a damaged repository may say otherwise: loop.
+  {
+    std::unordered_map<Hash256, const PackEntry*, Hash256Hasher> first_copy;
+    for (const auto& p : present) {
+      for (const auto& b : p.blobs) first_copy.try_emplace(b.id, &b);
+    }
+    std::vector<Hash256> todo(used.begin(), used.end());
+    while (!todo.empty()) {
+      const Hash256 id = todo.back();
+      todo.pop_back();
+      auto it = first_copy.find(id);
+      if (it == first_copy.end() || !it->second->is_delta()) continue;
+      if (used.insert(it->second->base).second) todo.push_back(it->second->base);
+    }
+  }
+
+  // 4. Classify. A chunk counts as used in the first pack that holds it.
   std::unordered_set<Hash256, Hash256Hasher> found;
   enum class Fate { kKeep, kRepack, kDelete };
   std::vector<Fate> fate(present.size(), Fate::kKeep);
@@ -136,7 +154,7 @@ Result<PruneResult> RepositoryImpl::Prune(const PruneOptions& options) {
     if (in_kept.count(b) != 0) ++result.chunks_kept;
   }
 
-  // 4. Repack.
+  // 5. Repack.
   std::vector<IndexPack> new_packs;
   PackWriter writer;
   auto flush = [&]() -> Status {
@@ -169,7 +187,7 @@ Result<PruneResult> RepositoryImpl::Prune(const PruneOptions& options) {
         return s.WithContext("cannot repack " + key)
             .WithHint("Run `vecsafe verify --read-data` to see which snapshots are affected.");
       }
-      writer.Add(b.id, stored, b.raw_length, b.encoding);
+      writer.Add(b.id, stored, b.raw_length, b.encoding, b.is_delta() ? &b.base : nullptr);
       in_kept.insert(b.id);
       ++result.chunks_kept;
       if (writer.size() >= config_.pack_target) VS_RETURN_IF_ERROR(flush());
@@ -177,7 +195,7 @@ Result<PruneResult> RepositoryImpl::Prune(const PruneOptions& options) {
   }
   VS_RETURN_IF_ERROR(flush());
 
-  // 5. The new index, superseding every old one.
+  // 6. The new index, superseding every old one.
   IndexFile index;
   for (size_t i = 0; i < present.size(); ++i) {
     if (fate[i] == Fate::kKeep) index.packs.push_back(present[i]);
@@ -212,7 +230,7 @@ Result<PruneResult> RepositoryImpl::Prune(const PruneOptions& options) {
   if (changed) {
     VS_ASSIGN_OR_RETURN(Hash256 new_index, PutMeta(kIndexPrefix, "index", EncodeIndexJson(index)));
     result.index_files_rewritten = 1;
-    // 6. Delete: old index objects first (superseded already), then packs.
+    // 7. Delete: old index objects first (superseded already), then packs.
     for (const auto& id : old_index_files) {
       if (id != new_index) VS_RETURN_IF_ERROR(store_->Delete(IndexKey(id)));
     }

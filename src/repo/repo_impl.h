@@ -68,6 +68,8 @@ class RepositoryImpl : public Repository {
   // Chunk lookups (thread-safe).
   std::optional<BlobLocation> FindBlob(const Hash256& id) const;
   bool HasBlob(const Hash256& id) const;
+  // The base chunk of a chunk the index holds as a delta, else nullopt.
+  std::optional<Hash256> BaseOf(const Hash256& id) const;
   Hash256 PackIdAt(uint32_t pack) const;
   void AddPacksToIndex(const std::vector<IndexPack>& packs);
   // Fails with kDataLoss when index objects are damaged (names them).
@@ -84,6 +86,9 @@ class RepositoryImpl : public Repository {
                               bool check_id) const;
   // Reads, decodes and checks one chunk.
   Status ReadChunk(const Hash256& id, std::string* out);
+  // Reads, decodes and checks the base of a delta (never itself a delta).
+  // Errors carry "delta base <id>" so a report names what is missing.
+  Status ReadDeltaBase(const Hash256& base, std::string* out) const;
 
   Result<std::unique_ptr<LockHandle>> Lock(LockMode mode, std::string_view operation);
 
@@ -97,6 +102,8 @@ class RepositoryImpl : public Repository {
   int threads_ = 1;
   int upload_threads_ = 1;
   std::string hostname_;
+  // How DecodeBlob reaches the base of a delta blob (ReadDeltaBase).
+  BaseReader base_reader_;
 
   mutable std::mutex index_mu_;
   MasterIndex index_;

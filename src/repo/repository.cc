@@ -158,6 +158,7 @@ RepositoryImpl::RepositoryImpl(std::unique_ptr<ObjectStore> store, const OpenOpt
                     : caps.local_filesystem    ? 1
                                                : 4;
   hostname_ = options.hostname.empty() ? LocalHostname() : options.hostname;
+  base_reader_ = [this](const Hash256& base, std::string* out) { return ReadDeltaBase(base, out); };
 }
 
 RepositoryInfo RepositoryImpl::Info() const {
@@ -260,6 +261,13 @@ bool RepositoryImpl::HasBlob(const Hash256& id) const {
   return index_.Has(id);
 }
 
+std::optional<Hash256> RepositoryImpl::BaseOf(const Hash256& id) const {
+  std::lock_guard<std::mutex> lk(index_mu_);
+  const Hash256* base = index_.BaseOf(id);
+  if (base == nullptr) return std::nullopt;
+  return *base;
+}
+
 Hash256 RepositoryImpl::PackIdAt(uint32_t pack) const {
   std::lock_guard<std::mutex> lk(index_mu_);
   return index_.pack_id(pack);
@@ -274,13 +282,22 @@ namespace {
 Status ChunkDamaged(const Hash256& id, std::string_view why) {
   return DataLoss("chunk " + HexEncode(id).substr(0, 16) + " is damaged: " + std::string(why));
 }
+
+// A codec error is damage of this chunk; an error reading its delta base
+// (missing pack, damaged base) keeps its own code, with this chunk named.
+Status DecodeFailed(const Hash256& id, const Status& s) {
+  if (s.message().find("delta base ") != std::string::npos && s.code() != ErrorCode::kDataLoss) {
+    return s.WithContext("chunk " + HexEncode(id).substr(0, 16));
+  }
+  return ChunkDamaged(id, s.message());
+}
 }  // namespace
 
 Status RepositoryImpl::DecodeBlob(const Hash256& id, std::string_view stored, std::string* out,
                                   bool check_id) const {
   size_t before = out->size();
-  Status s = codec_->Decode(stored, out, AsStringView(id));
-  if (!s.ok()) return ChunkDamaged(id, s.message());
+  Status s = codec_->Decode(stored, out, AsStringView(id), &base_reader_);
+  if (!s.ok()) return DecodeFailed(id, s);
   if (!check_id) return Status::OK();
   Hash256 got = codec_->ChunkId(out->data() + before, out->size() - before);
   if (got != id) {
@@ -292,8 +309,8 @@ Status RepositoryImpl::DecodeBlob(const Hash256& id, std::string_view stored, st
 
 Result<size_t> RepositoryImpl::DecodeBlobTo(const Hash256& id, std::string_view stored, char* dst,
                                             size_t cap, bool check_id) const {
-  auto n = codec_->DecodeTo(stored, AsStringView(id), dst, cap);
-  if (!n.ok()) return ChunkDamaged(id, n.status().message());
+  auto n = codec_->DecodeTo(stored, AsStringView(id), dst, cap, &base_reader_);
+  if (!n.ok()) return DecodeFailed(id, n.status());
   if (check_id && codec_->ChunkId(dst, *n) != id) {
     return ChunkDamaged(id, "its content does not match its id");
   }
@@ -314,6 +331,30 @@ Status RepositoryImpl::ReadChunk(const Hash256& id, std::string* out) {
                     " lies beyond its end");
   }
   return DecodeBlob(id, stored, out);
+}
+
+Status RepositoryImpl::ReadDeltaBase(const Hash256& base, std::string* out) const {
+  const std::string name = "delta base " + HexEncode(base).substr(0, 16);
+  auto loc = FindBlob(base);
+  if (!loc.has_value()) {
+    return NotFound(name + " is not in the index",
+                    "The repository is missing data; run `vecsafe verify`.");
+  }
+  std::string key = PackKey(PackIdAt(loc->pack));
+  auto stored = store_->Get(key, loc->offset, loc->length);
+  if (!stored.ok()) return stored.status().WithContext("reading " + name);
+  if (stored->size() != loc->length) {
+    return DataLoss("pack " + key + " is truncated: " + name + " lies beyond its end");
+  }
+  // No base reader: a base is never a delta, and one that claims to be is damage.
+  const size_t before = out->size();
+  Status s = codec_->Decode(*stored, out, AsStringView(base));
+  if (s.ok() && codec_->ChunkId(out->data() + before, out->size() - before) != base) {
+    out->resize(before);
+    s = DataLoss("its content does not match its id");
+  }
+  if (!s.ok()) return DataLoss(name + " is damaged: " + s.message());
+  return Status::OK();
 }
 
 Result<std::unique_ptr<LockHandle>> RepositoryImpl::Lock(LockMode mode,

@@ -167,12 +167,22 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
   for (const auto& [id, who] : users) {
     ++report.chunks_checked;
     const BlobLocation* loc = index.Find(id);
+    // A delta is only as present as its base.
+    const Hash256* base = loc == nullptr ? nullptr : index.BaseOf(id);
+    const BlobLocation* base_loc = base == nullptr ? nullptr : index.Find(*base);
     if (loc == nullptr) {
       rep.Add("chunk", HexEncode(id), VerifyStatus::kMissing, "not in the index", users_of(who));
       bad_chunks.insert(id);
     } else if (!pack_ok[loc->pack]) {
       rep.Add("chunk", HexEncode(id), VerifyStatus::kMissing,
               "its pack " + PackKey(index.pack_id(loc->pack)) + " is missing or truncated",
+              users_of(who));
+      bad_chunks.insert(id);
+    } else if (base != nullptr && (base_loc == nullptr || !pack_ok[base_loc->pack])) {
+      rep.Add("chunk", HexEncode(id), VerifyStatus::kMissing,
+              "its delta base " + HexEncode(*base).substr(0, 16) +
+                  (base_loc == nullptr ? std::string(" is not in the index")
+                                       : " is in a pack that is missing or truncated"),
               users_of(who));
       bad_chunks.insert(id);
     } else if (!options.read_data) {

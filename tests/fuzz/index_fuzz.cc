@@ -1,5 +1,6 @@
 // Parsing arbitrary bytes as an index object must never crash; a parsed
-// index must encode and parse again to the same packs and blobs.
+// index must encode and parse again to the same packs and blobs (delta bases
+// included).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -22,6 +23,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& p : idx->packs) {
     for (const auto& b : p.blobs) {
       if (!master.Has(b.id)) std::abort();
+      // A delta's base survives the round trip and is never the chunk itself.
+      if (b.is_delta() && b.base == b.id) std::abort();
+    }
+  }
+  for (size_t i = 0; i < idx->packs.size(); ++i) {
+    for (size_t j = 0; j < idx->packs[i].blobs.size(); ++j) {
+      if (again->packs[i].blobs[j].base != idx->packs[i].blobs[j].base) std::abort();
     }
   }
   return 0;

@@ -297,6 +297,10 @@ Result<Manifest> BackupChroma(Repository& repo, const std::string& path,
     spec.source_kind = "chroma";
     spec.source = {{"path", abs}, {"kind", "full"}};
     spec.tags = options.tags;
+    // The last full backup of this directory: its chunks are the delta bases
+    // for the HNSW pages Chroma rewrote since.
+    VS_ASSIGN_OR_RETURN(std::optional<Manifest> last, repo.FindLatest("chroma", spec.source));
+    if (last.has_value()) spec.parent = last->id;
     VS_ASSIGN_OR_RETURN(auto builder, repo.NewSnapshot(spec));
     for (const auto& f : folders) {
       if (!moved.empty()) break;

@@ -70,6 +70,10 @@ class CollectionBackup {
     spec.source_kind = "qdrant";
     spec.source = Identity(collection);
     spec.tags = options_.tags;
+    // The last backup of the same collection: its chunks are the delta bases
+    // for the pages Qdrant rewrote since (each node's file keeps its path).
+    VS_ASSIGN_OR_RETURN(std::optional<Manifest> last, repo_.FindLatest("qdrant", spec.source));
+    if (last.has_value()) spec.parent = last->id;
     VS_ASSIGN_OR_RETURN(std::unique_ptr<SnapshotBuilder> builder, repo_.NewSnapshot(spec));
 
     for (size_t i = 0; i < nodes_.size(); ++i) {

@@ -308,5 +308,150 @@ TEST(BlobCodecTest, SizeLimit) {
   EXPECT_EQ(small.Decode(stored, &out).code(), ErrorCode::kDataLoss);
 }
 
+// A chunk of float vectors with one 4 KiB page overwritten by random bytes:
+// the shape of an HNSW flush, and what deltas are for.
+struct DeltaCase {
+  std::string base;
+  std::string changed;
+  Hash256 base_id{};
+};
+DeltaCase PageRewrite(const BlobCodec& codec, size_t n, size_t page_at) {
+  DeltaCase c;
+  c.base = FloatVectors(n, 3);
+  c.changed = c.base;
+  const std::string page = RandomData(4096, 4);
+  c.changed.replace(page_at, page.size(), page);
+  c.base_id = codec.ChunkId(c.base);
+  return c;
+}
+
+TEST(BlobCodecTest, DeltaRoundTripsAndCostsAboutTheRewrittenBytes) {
+  for (const BlobCodecOptions& o : {BlobCodecOptions{}, Encrypted()}) {
+    const BlobCodec codec{o};
+    const DeltaCase c = PageRewrite(codec, 64 * 1024, 20 * 1024);
+    const Hash256 id = codec.ChunkId(c.changed);
+    std::string whole;
+    ASSERT_TRUE(codec.Encode(c.changed.data(), c.changed.size(), &whole, AsStringView(id)).ok());
+    std::string delta;
+    ASSERT_TRUE(codec
+                    .EncodeDelta(c.changed.data(), c.changed.size(), c.base, c.base_id, &delta,
+                                 AsStringView(id))
+                    .ok());
+    // 4 KiB of random bytes, the base id and framing; the whole chunk is ~56 KiB.
+    EXPECT_LT(delta.size(), 4096u + 400u) << "encrypted " << codec.encrypted();
+    EXPECT_GT(whole.size(), 40u * 1024u);
+    Hash256 asked{};
+    int reads = 0;
+    const BaseReader reader = [&](const Hash256& b, std::string* out) {
+      asked = b;
+      ++reads;
+      out->append(c.base);
+      return Status::OK();
+    };
+    std::string out = "x";  // Decode appends
+    ASSERT_TRUE(codec.Decode(delta, &out, AsStringView(id), &reader).ok());
+    EXPECT_TRUE(out == "x" + c.changed);
+    EXPECT_EQ(asked, c.base_id);
+    std::vector<char> dst(c.changed.size());
+    auto n = codec.DecodeTo(delta, AsStringView(id), dst.data(), dst.size(), &reader);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    EXPECT_TRUE(std::string(dst.data(), *n) == c.changed);
+    EXPECT_EQ(reads, 2);
+    // Too small a destination is refused before the base is read.
+    auto small = codec.DecodeTo(delta, AsStringView(id), dst.data(), 100, &reader);
+    EXPECT_EQ(small.status().code(), ErrorCode::kDataLoss);
+    EXPECT_EQ(reads, 2);
+  }
+}
+
+TEST(BlobCodecTest, DeltaLayoutNamesItsBase) {
+  const BlobCodec codec{BlobCodecOptions{}};
+  const DeltaCase c = PageRewrite(codec, 32 * 1024, 0);
+  std::string delta;
+  ASSERT_TRUE(
+      codec.EncodeDelta(c.changed.data(), c.changed.size(), c.base, c.base_id, &delta).ok());
+  ASSERT_GT(delta.size(), 33u);
+  EXPECT_EQ(static_cast<uint8_t>(delta[0]), 0x03);
+  EXPECT_EQ(delta.substr(1, 32), std::string(AsStringView(c.base_id)));
+  // The rest is one zstd frame recording the plaintext size.
+  EXPECT_EQ(ZSTD_getFrameContentSize(delta.data() + 33, delta.size() - 33), c.changed.size());
+}
+
+TEST(BlobCodecTest, DeltaNeedsItsBase) {
+  const BlobCodec codec{BlobCodecOptions{}};
+  const DeltaCase c = PageRewrite(codec, 64 * 1024, 4096);
+  std::string delta;
+  ASSERT_TRUE(
+      codec.EncodeDelta(c.changed.data(), c.changed.size(), c.base, c.base_id, &delta).ok());
+  std::string out;
+  // No reader: a delta where none may be (a base that is itself a delta).
+  Status none = codec.Decode(delta, &out);
+  EXPECT_EQ(none.code(), ErrorCode::kDataLoss);
+  EXPECT_NE(none.message().find("delta"), std::string::npos) << none.message();
+  EXPECT_TRUE(out.empty());
+  // The reader's own error comes back as it is.
+  const BaseReader missing = [](const Hash256&, std::string*) {
+    return NotFound("delta base 0011 is not in the index");
+  };
+  EXPECT_EQ(codec.Decode(delta, &out, {}, &missing).code(), ErrorCode::kNotFound);
+  EXPECT_TRUE(out.empty());
+  // Another base: the frame decodes to other bytes or fails; never crashes.
+  const std::string other = RandomData(c.base.size(), 9);
+  const BaseReader wrong = [&](const Hash256&, std::string* o) {
+    o->append(other);
+    return Status::OK();
+  };
+  Status s = codec.Decode(delta, &out, {}, &wrong);
+  if (s.ok()) {
+    EXPECT_TRUE(out != c.changed);
+  } else {
+    EXPECT_EQ(s.code(), ErrorCode::kDataLoss);
+  }
+  // Damage anywhere in the delta: kDataLoss or other bytes, never a crash.
+  // As a repository does: the base the blob names, or no base at all.
+  const BaseReader right = [&](const Hash256& id, std::string* o) {
+    if (id != c.base_id) return DataLoss("delta base is not in the index");
+    o->append(c.base);
+    return Status::OK();
+  };
+  for (size_t at : {size_t{1}, size_t{20}, size_t{33}, size_t{40}, delta.size() - 1}) {
+    std::string bad = delta;
+    bad[at] = static_cast<char>(bad[at] ^ 0x5a);
+    std::string got;
+    Status st = codec.Decode(bad, &got, {}, &right);
+    if (st.ok()) {
+      EXPECT_TRUE(got != c.changed) << at;
+    } else {
+      EXPECT_EQ(st.code(), ErrorCode::kDataLoss) << at;
+    }
+  }
+  std::string cut = delta.substr(0, 20);
+  EXPECT_EQ(codec.Decode(cut, &out, {}, &right).code(), ErrorCode::kDataLoss);
+  // An empty base is refused when encoding.
+  std::string none_out;
+  EXPECT_FALSE(codec.EncodeDelta("abc", 3, "", c.base_id, &none_out).ok());
+}
+
+// A base whose first bytes are zstd's dictionary magic is still raw content.
+TEST(BlobCodecTest, DeltaBaseIsRawContentWhateverItsFirstBytes) {
+  const BlobCodec codec{BlobCodecOptions{}};
+  std::string base = RandomData(48 * 1024, 11);
+  const unsigned char magic[4] = {0x37, 0xa4, 0x30, 0xec};  // ZSTD_MAGIC_DICTIONARY, LE
+  base.replace(0, 4, reinterpret_cast<const char*>(magic), 4);
+  std::string changed = base;
+  changed.replace(10000, 100, std::string(100, 'z'));
+  std::string delta;
+  ASSERT_TRUE(
+      codec.EncodeDelta(changed.data(), changed.size(), base, codec.ChunkId(base), &delta).ok());
+  EXPECT_LT(delta.size(), 1024u);
+  const BaseReader reader = [&](const Hash256&, std::string* o) {
+    o->append(base);
+    return Status::OK();
+  };
+  std::string out;
+  ASSERT_TRUE(codec.Decode(delta, &out, {}, &reader).ok());
+  EXPECT_TRUE(out == changed);
+}
+
 }  // namespace
 }  // namespace vecsafe::repo

@@ -13,6 +13,7 @@
 #include "io/fault_store.h"
 #include "io/memory_store.h"
 #include "repo/crypto.h"
+#include "repo/pack.h"
 #include "repo/repo_test_util.h"
 #include "vecsafe/repository.h"
 
@@ -183,6 +184,132 @@ TEST_F(FaultTest, TornWritesAfterCrashAreFoundAndPruneRecovers) {
   ASSERT_TRUE(v2.ok());
   EXPECT_TRUE(v2->ok()) << v2->problems.front().kind << " " << v2->problems.front().detail;
   ExpectFirstSnapshotIntact();
+}
+
+// Two versions of one file, the second mostly deltas against the first; and
+// where each chunk lives, read from the (unencrypted) pack headers.
+using repo::Hash256;
+using repo::PackEntry;
+
+struct DeltaRepo {
+  Manifest old_m, new_m;
+  std::map<Hash256, std::pair<std::string, PackEntry>> where;  // chunk -> pack key, entry
+  std::set<Hash256> bases;
+};
+
+void MakeDeltaRepo(Repository* repo, MemoryStore* mem, DeltaRepo* out) {
+  std::string v1 = RandomBytesForTest(512 * 1024, 21);
+  SnapshotSpec spec;
+  spec.source_kind = "dir";
+  spec.source = {{"path", "/hnsw"}};
+  auto put = [&](const std::string& data, const std::string& parent) -> Result<Manifest> {
+    spec.parent = parent;
+    VS_ASSIGN_OR_RETURN(auto b, repo->NewSnapshot(spec));
+    EntryMeta meta;
+    meta.path = "index/data_level0.bin";
+    meta.size = data.size();
+    VS_ASSIGN_OR_RETURN(auto sink, b->BeginFile(meta));
+    VS_RETURN_IF_ERROR(sink->Append(data));
+    VS_RETURN_IF_ERROR(sink->Close().status());
+    return b->Commit();
+  };
+  auto m1 = put(v1, "");
+  ASSERT_TRUE(m1.ok()) << m1.status().ToString();
+  std::string v2 = v1;
+  for (size_t at = 10000; at + 200 < v2.size(); at += 40000) {
+    v2.replace(at, 200, RandomBytesForTest(200, at));
+  }
+  auto m2 = put(v2, m1->id);
+  ASSERT_TRUE(m2.ok()) << m2.status().ToString();
+  ASSERT_GE(m2->stats.chunks_delta, 5u);
+  out->old_m = *m1;
+  out->new_m = *m2;
+  auto packs = mem->ListAll("data/");
+  ASSERT_TRUE(packs.ok());
+  for (const auto& o : *packs) {
+    auto bytes = mem->Get(o.key);
+    ASSERT_TRUE(bytes.ok());
+    auto entries = repo::ParsePackSuffix(*bytes, bytes->size(), std::nullopt);
+    ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+    for (const auto& e : *entries) {
+      out->where.emplace(e.id, std::make_pair(o.key, e));
+      if (e.is_delta()) out->bases.insert(e.base);
+    }
+  }
+  ASSERT_FALSE(out->bases.empty());
+}
+
+TEST_F(FaultTest, DamagedDeltaBaseIsFoundAndNamesTheFilesOfBothVersions) {
+  DeltaRepo d;
+  ASSERT_NO_FATAL_FAILURE(MakeDeltaRepo(repo_.get(), mem_.get(), &d));
+  const Hash256 base = *d.bases.begin();
+  const auto& [key, entry] = d.where.at(base);
+  ASSERT_TRUE(fault_->CorruptObjectAt(key, entry.offset + entry.length / 2).ok());
+  const std::string old_file = d.old_m.ShortId() + ":index/data_level0.bin";
+  const std::string new_file = d.new_m.ShortId() + ":index/data_level0.bin";
+  for (bool by_file : {false, true}) {
+    SCOPED_TRACE(by_file ? "read_files" : "read_data");
+    VerifyOptions o = ReadData();
+    o.read_files = by_file;
+    auto v = repo_->Verify(o);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    std::set<std::string> bad_files;
+    bool delta_named = false;
+    for (const auto& p : v->problems) {
+      if (p.kind == "file") bad_files.insert(p.id);
+      if (p.kind == "chunk" && p.detail.find("delta base") != std::string::npos) {
+        delta_named = true;
+        EXPECT_EQ(p.status, VerifyStatus::kChecksumMismatch) << p.detail;
+        ASSERT_FALSE(p.used_by.empty());
+        EXPECT_EQ(p.used_by.front(), new_file);
+      }
+    }
+    EXPECT_TRUE(delta_named);
+    EXPECT_EQ(bad_files, (std::set<std::string>{old_file, new_file}));
+  }
+  // Reading the new version fails on the damaged base, naming it.
+  auto got = ReadFile(repo_.get(), d.new_m, "index/data_level0.bin");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), ErrorCode::kDataLoss);
+  EXPECT_NE(got.status().message().find("delta base"), std::string::npos) << got.status().message();
+  ExpectFirstSnapshotIntact();  // other data is untouched
+}
+
+TEST_F(FaultTest, MissingDeltaBaseIsReportedByTheCheapVerifyAndPruneRefuses) {
+  DeltaRepo d;
+  ASSERT_NO_FATAL_FAILURE(MakeDeltaRepo(repo_.get(), mem_.get(), &d));
+  // Drop the pack of a base that no delta shares its pack with.
+  std::string key;
+  for (const Hash256& b : d.bases) {
+    const std::string& k = d.where.at(b).first;
+    bool holds_delta = false;
+    for (const auto& [id, at] : d.where) holds_delta |= at.first == k && at.second.is_delta();
+    if (!holds_delta) {
+      key = k;
+      break;
+    }
+  }
+  ASSERT_FALSE(key.empty());
+  ASSERT_TRUE(mem_->Delete(key).ok());
+  auto again = Reopen();
+  ASSERT_TRUE(again);
+  auto v = again->Verify({});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  bool named = false;
+  for (const auto& p : v->problems) {
+    if (p.kind == "chunk" && p.detail.find("its delta base") != std::string::npos) {
+      EXPECT_EQ(p.status, VerifyStatus::kMissing);
+      ASSERT_FALSE(p.used_by.empty());
+      EXPECT_EQ(p.used_by.front(), d.new_m.ShortId() + ":index/data_level0.bin");
+      named = true;
+    }
+  }
+  EXPECT_TRUE(named);
+  // Prune would lose data that snapshots need: it refuses and changes nothing.
+  const auto before = Keys("");
+  auto pr = again->Prune({});
+  EXPECT_EQ(pr.status().code(), ErrorCode::kDataLoss);
+  EXPECT_EQ(Keys(""), before);
 }
 
 TEST_F(FaultTest, CorruptPackByteIsFoundAndNamesTheFile) {

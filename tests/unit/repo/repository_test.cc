@@ -372,6 +372,86 @@ TEST_P(RepoTest, ForgetKeepLastThenPruneKeepsRemainingRestorable) {
   EXPECT_EQ(again->LoadSnapshot(snaps[0].id).status().code(), ErrorCode::kNotFound);
 }
 
+// Pages rewritten in place (256 bytes: a sixteenth of the small test chunks)
+// and a tail appended, the shape of an HNSW flush.
+std::string RewritePages(std::string data, int pages, uint64_t seed) {
+  for (int i = 0; i < pages; ++i) {
+    const size_t at = (static_cast<size_t>(i) * 7919 * 256 + 4096) % (data.size() - 256);
+    data.replace(at, 256, RandomBytesForTest(256, seed + static_cast<uint64_t>(i)));
+  }
+  return data + RandomBytesForTest(3000, seed + 1000);
+}
+
+TEST_P(RepoTest, ChangedPagesAreStoredAsDeltasAndEveryVersionReadsBack) {
+  Files v1 = {{"d/hnsw.bin", RandomBytesForTest(1 << 20, 5)}, {"notes.txt", "one"}};
+  auto m1 = Backup(repo_.get(), v1);
+  ASSERT_TRUE(m1.ok()) << m1.status().ToString();
+  EXPECT_EQ(m1->stats.chunks_delta, 0u);  // nothing to be a delta of
+  Files v2 = {{"d/hnsw.bin", RewritePages(v1["d/hnsw.bin"], 20, 50)}, {"notes.txt", "two"}};
+  auto m2 = Backup(repo_.get(), v2, m1->id);
+  ASSERT_TRUE(m2.ok()) << m2.status().ToString();
+  EXPECT_GE(m2->stats.chunks_delta, 15u);  // ~20 pages, some two to a chunk
+  // The rewritten chunks cost about their 256 new bytes each, not ~4 KiB.
+  EXPECT_LT(m2->stats.bytes_new_stored * 2, m2->stats.bytes_new_raw)
+      << m2->stats.bytes_new_stored << " of " << m2->stats.bytes_new_raw;
+  // A third generation: deltas of deltas are taken against the first base.
+  Files v3 = {{"d/hnsw.bin", RewritePages(v2["d/hnsw.bin"], 20, 90)}, {"notes.txt", "three"}};
+  auto m3 = Backup(repo_.get(), v3, m2->id);
+  ASSERT_TRUE(m3.ok()) << m3.status().ToString();
+  EXPECT_GT(m3->stats.chunks_delta, 0u);
+  auto reopened = Reopen();  // the index as read back from its objects
+  ASSERT_NE(reopened, nullptr);
+  for (auto* repo : {repo_.get(), reopened.get()}) {
+    EXPECT_TRUE(ReadAll(repo, *m1, "d/hnsw.bin") == v1["d/hnsw.bin"]);
+    EXPECT_TRUE(ReadAll(repo, *m2, "d/hnsw.bin") == v2["d/hnsw.bin"]);
+    EXPECT_TRUE(ReadAll(repo, *m3, "d/hnsw.bin") == v3["d/hnsw.bin"]);
+  }
+  fs::path target = tmp_ / "out";
+  auto r = repo_->RestoreToDirectory(*m3, target.string());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(Slurp(target / "d/hnsw.bin") == v3["d/hnsw.bin"]);
+  for (bool by_file : {false, true}) {
+    VerifyOptions o = ReadData();
+    o.read_files = by_file;
+    auto v = repo_->Verify(o);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_TRUE(v->ok()) << v->problems.front().id << ": " << v->problems.front().detail;
+  }
+  // Forget the first two versions: their chunks that later deltas read stay.
+  ASSERT_TRUE(repo_->RemoveSnapshots({m1->id, m2->id}).ok());
+  PruneOptions po;
+  po.repack_unused_fraction = 0.0;  // repack every pack that lost anything
+  auto pr = repo_->Prune(po);
+  ASSERT_TRUE(pr.ok()) << pr.status().ToString();
+  EXPECT_GT(pr->chunks_removed, 0u);
+  auto again = Reopen();
+  ASSERT_NE(again, nullptr);
+  EXPECT_TRUE(ReadAll(again.get(), *m3, "d/hnsw.bin") == v3["d/hnsw.bin"]);
+  auto v = again->Verify(ReadData());
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok()) << v->problems.front().id << ": " << v->problems.front().detail;
+  // Once nothing reads them, prune removes the bases too.
+  ASSERT_TRUE(again->RemoveSnapshots({m3->id}).ok());
+  auto empty = again->Prune(po);
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_EQ(CountPrefix("data/"), 0u);
+}
+
+TEST_P(RepoTest, AFullyRewrittenFileIsStoredWhole) {
+  // Every chunk differs from the parent's version: the few deltas tried fail
+  // (none would save half), and the file is stored as if new.
+  Files v1 = {{"f.bin", RandomBytesForTest(512 * 1024, 7)}};
+  auto m1 = Backup(repo_.get(), v1);
+  ASSERT_TRUE(m1.ok());
+  // One byte longer, or the file cache (same size, mtime and inode) keeps v1.
+  Files v2 = {{"f.bin", RandomBytesForTest(512 * 1024 + 1, 8)}};
+  auto m2 = Backup(repo_.get(), v2, m1->id);
+  ASSERT_TRUE(m2.ok()) << m2.status().ToString();
+  EXPECT_EQ(m2->stats.chunks_delta, 0u);
+  EXPECT_GE(m2->stats.bytes_new_stored, m2->stats.bytes_new_raw);
+  EXPECT_TRUE(ReadAll(repo_.get(), *m2, "f.bin") == v2["f.bin"]);
+}
+
 TEST_P(RepoTest, InterruptedBackupLeavesRepositoryValidAndPruneCleansUp) {
   auto first = Backup(repo_.get(), SampleFiles());
   ASSERT_TRUE(first.ok());
