@@ -485,8 +485,13 @@ struct PendingEntry {
 class DeltaCursor {
  public:
   explicit DeltaCursor(std::vector<Hash256> old) : old_(std::move(old)) {
-    pos_.reserve(old_.size());
-    for (size_t i = 0; i < old_.size(); ++i) pos_.try_emplace(old_[i], i);
+    // Sorted (id, place) pairs rather than a hash map: 40 bytes a chunk, and
+    // a repeated chunk (zero pages) resyncs to its next place, not its first.
+    sorted_.reserve(old_.size());
+    for (size_t i = 0; i < old_.size(); ++i) {
+      sorted_.emplace_back(old_[i], static_cast<uint32_t>(i));
+    }
+    std::sort(sorted_.begin(), sorted_.end());
   }
 
   // The candidate for chunk `id`, or null (shared with the parent version,
@@ -496,8 +501,12 @@ class DeltaCursor {
       Resync(cursor_ + 1);
       return nullptr;
     }
-    if (auto it = pos_.find(id); it != pos_.end()) {
-      Resync(it->second + 1);
+    auto first = std::lower_bound(sorted_.begin(), sorted_.end(), std::make_pair(id, uint32_t{0}));
+    if (first != sorted_.end() && first->first == id) {
+      auto at = std::lower_bound(first, sorted_.end(),
+                                 std::make_pair(id, static_cast<uint32_t>(cursor_)));
+      if (at == sorted_.end() || at->first != id) at = first;
+      Resync(at->second + size_t{1});
       return nullptr;
     }
     if (cursor_ >= old_.size()) return nullptr;
@@ -515,8 +524,8 @@ class DeltaCursor {
     hits_at_sync_ = feedback_->hits.load(std::memory_order_relaxed);
   }
 
-  std::vector<Hash256> old_;
-  std::unordered_map<Hash256, size_t, Hash256Hasher> pos_;  // first place of each
+  std::vector<Hash256> old_;                          // the parent's chunks, in order
+  std::vector<std::pair<Hash256, uint32_t>> sorted_;  // (id, place), sorted
   size_t cursor_ = 0;
   std::shared_ptr<DeltaFeedback> feedback_ = std::make_shared<DeltaFeedback>();
   DeltaHint hint_{{}, feedback_};
@@ -610,6 +619,9 @@ class BuilderImpl : public SnapshotBuilder {
         if (auto id = ParseHash256(hex); id.ok()) old.push_back(*id);
       }
       sink->delta_ = std::make_unique<DeltaCursor>(std::move(old));
+      // The cursor has what the file cache would need of this path (the
+      // caller asked AddUnchangedFile first): free the hex ids.
+      parent_files_.erase(it);
     }
     sink_open_ = true;
     return std::unique_ptr<FileSink>(std::move(sink));
