@@ -375,6 +375,7 @@ Status BlobCodec::Encode(const void* data, size_t n, std::string* out, std::stri
 Status BlobCodec::EncodeDelta(const void* data, size_t n, std::string_view base,
                               const Hash256& base_id, std::string* out,
                               std::string_view aad) const {
+  if (base.empty()) return InvalidArgument("a delta needs a non-empty base");
   std::string* frame = encrypted() ? &ThreadScratch() : out;
   const size_t start = encrypted() ? 0 : out->size();
   if (encrypted()) frame->clear();
@@ -386,7 +387,6 @@ Status BlobCodec::EncodeDelta(const void* data, size_t n, std::string_view base,
   char* p = frame->data() + start;
   p[0] = static_cast<char>(kHeaderDelta);
   std::memcpy(p + 1, base_id.data(), kDeltaIdSize);
-  if (base.empty()) return InvalidArgument("a delta needs a non-empty base");
   size_t r = ZSTD_CCtx_refPrefix(z.delta_cctx, base.data(), base.size());
   if (!ZSTD_isError(r)) r = ZSTD_compress2(z.delta_cctx, p + 1 + kDeltaIdSize, bound, data, n);
   if (ZSTD_isError(r)) {
@@ -436,8 +436,10 @@ Result<size_t> BlobCodec::PlainSize(std::string_view framed) const {
   return size;
 }
 
-Status BlobCodec::DecodePlainTo(std::string_view framed, uint8_t* dst, size_t size) const {
+Status BlobCodec::DecodePlainTo(std::string_view framed, uint8_t* dst, size_t size,
+                                const BaseReader* base) const {
   const uint8_t header = static_cast<uint8_t>(framed[0]);
+  if (header == kHeaderDelta) return DecodeDeltaTo(framed, dst, size, base);
   std::string_view payload = framed.substr(1);
   if (header == kHeaderRaw) {
     std::memcpy(dst, payload.data(), size);
@@ -494,10 +496,7 @@ Status BlobCodec::DecodePlain(std::string_view framed, std::string* out,
   VS_ASSIGN_OR_RETURN(const size_t size, PlainSize(framed));
   const size_t start = out->size();
   out->resize(start + size);
-  auto* dst = reinterpret_cast<uint8_t*>(out->data() + start);
-  Status st = static_cast<uint8_t>(framed[0]) == kHeaderDelta
-                  ? DecodeDeltaTo(framed, dst, size, base)
-                  : DecodePlainTo(framed, dst, size);
+  Status st = DecodePlainTo(framed, reinterpret_cast<uint8_t*>(out->data() + start), size, base);
   if (!st.ok()) out->resize(start);
   return st;
 }
@@ -518,10 +517,7 @@ Result<size_t> BlobCodec::DecodeTo(std::string_view stored, std::string_view aad
     return BadBlob("claims " + std::to_string(size) + " bytes, more than the " +
                    std::to_string(cap) + " expected");
   }
-  auto* out = reinterpret_cast<uint8_t*>(dst);
-  VS_RETURN_IF_ERROR(static_cast<uint8_t>(framed[0]) == kHeaderDelta
-                         ? DecodeDeltaTo(framed, out, size, base)
-                         : DecodePlainTo(framed, out, size));
+  VS_RETURN_IF_ERROR(DecodePlainTo(framed, reinterpret_cast<uint8_t*>(dst), size, base));
   return size;
 }
 

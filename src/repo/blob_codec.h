@@ -132,8 +132,9 @@ class BlobCodec {
                        const BaseReader* base) const;
   // The plaintext length a framed blob claims (checked against the limit).
   Result<size_t> PlainSize(std::string_view framed) const;
-  // REQUIRES: size == PlainSize(framed).
-  Status DecodePlainTo(std::string_view framed, uint8_t* dst, size_t size) const;
+  // REQUIRES: size == PlainSize(framed). Every encoding, deltas through `base`.
+  Status DecodePlainTo(std::string_view framed, uint8_t* dst, size_t size,
+                       const BaseReader* base) const;
 
   BlobCodecOptions options_;
   std::unique_ptr<HmacSha256Keyed> id_mac_;

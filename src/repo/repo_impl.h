@@ -86,6 +86,9 @@ class RepositoryImpl : public Repository {
                               bool check_id) const;
   // Reads, decodes and checks one chunk.
   Status ReadChunk(const Hash256& id, std::string* out);
+  // The stored bytes of the blob at `loc` (kDataLoss naming `name` when the
+  // pack is shorter than the index says).
+  Result<std::string> ReadStoredBlob(const BlobLocation& loc, std::string_view name) const;
   // Reads, decodes and checks the base of a delta (never itself a delta).
   // Errors carry "delta base <id>" so a report names what is missing.
   Status ReadDeltaBase(const Hash256& base, std::string* out) const;

@@ -283,10 +283,11 @@ Status ChunkDamaged(const Hash256& id, std::string_view why) {
   return DataLoss("chunk " + HexEncode(id).substr(0, 16) + " is damaged: " + std::string(why));
 }
 
-// A codec error is damage of this chunk; an error reading its delta base
-// (missing pack, damaged base) keeps its own code, with this chunk named.
+// The codec's own errors (kDataLoss, kInternal) are damage of this chunk; any
+// other code came from reading its delta base (a missing pack: kNotFound) and
+// is kept, with this chunk named.
 Status DecodeFailed(const Hash256& id, const Status& s) {
-  if (s.message().find("delta base ") != std::string::npos && s.code() != ErrorCode::kDataLoss) {
+  if (s.code() != ErrorCode::kDataLoss && s.code() != ErrorCode::kInternal) {
     return s.WithContext("chunk " + HexEncode(id).substr(0, 16));
   }
   return ChunkDamaged(id, s.message());
@@ -324,13 +325,19 @@ Status RepositoryImpl::ReadChunk(const Hash256& id, std::string* out) {
     return NotFound("chunk " + HexEncode(id).substr(0, 16) + " is not in the index",
                     "The repository is missing data; run `vecsafe verify`.");
   }
-  std::string key = PackKey(PackIdAt(loc->pack));
-  VS_ASSIGN_OR_RETURN(std::string stored, store_->Get(key, loc->offset, loc->length));
-  if (stored.size() != loc->length) {
-    return DataLoss("pack " + key + " is truncated: chunk " + HexEncode(id).substr(0, 16) +
-                    " lies beyond its end");
-  }
+  VS_ASSIGN_OR_RETURN(std::string stored,
+                      ReadStoredBlob(*loc, "chunk " + HexEncode(id).substr(0, 16)));
   return DecodeBlob(id, stored, out);
+}
+
+Result<std::string> RepositoryImpl::ReadStoredBlob(const BlobLocation& loc,
+                                                   std::string_view name) const {
+  std::string key = PackKey(PackIdAt(loc.pack));
+  VS_ASSIGN_OR_RETURN(std::string stored, store_->Get(key, loc.offset, loc.length));
+  if (stored.size() != loc.length) {
+    return DataLoss("pack " + key + " is truncated: " + std::string(name) + " lies beyond its end");
+  }
+  return stored;
 }
 
 Status RepositoryImpl::ReadDeltaBase(const Hash256& base, std::string* out) const {
@@ -340,12 +347,8 @@ Status RepositoryImpl::ReadDeltaBase(const Hash256& base, std::string* out) cons
     return NotFound(name + " is not in the index",
                     "The repository is missing data; run `vecsafe verify`.");
   }
-  std::string key = PackKey(PackIdAt(loc->pack));
-  auto stored = store_->Get(key, loc->offset, loc->length);
+  auto stored = ReadStoredBlob(*loc, name);
   if (!stored.ok()) return stored.status().WithContext("reading " + name);
-  if (stored->size() != loc->length) {
-    return DataLoss("pack " + key + " is truncated: " + name + " lies beyond its end");
-  }
   // No base reader: a base is never a delta, and one that claims to be is damage.
   const size_t before = out->size();
   Status s = codec_->Decode(*stored, out, AsStringView(base));
