@@ -55,6 +55,12 @@ struct AtomicWriteOptions {
   // Create missing parent folders (each new folder's parent is fsynced too).
   // Default: false.
   bool create_parents = false;
+  // After the fsync, tell the kernel the file's pages will not be read soon
+  // (POSIX_FADV_DONTNEED), so they go back to the free list at once. For
+  // large files written once and rarely read (repository packs): they do not
+  // push a database's working set out of the page cache, and the next write
+  // reuses those pages instead of fresh ones. Needs `sync`. Default: false.
+  bool drop_cache = false;
 };
 
 // Streams a file to a temporary name and publishes it atomically on Commit().
@@ -129,10 +135,26 @@ Result<std::string> ReadWholeFile(const std::filesystem::path& path);
 // returns the bytes that exist (possibly none). Errors as ReadWholeFile.
 Result<std::string> ReadFileRange(const std::filesystem::path& path, uint64_t offset,
                                   uint64_t length);
+
+// What a read leaves in the page cache.
+enum class CacheUse {
+  kKeep,  // whatever the read brought in stays cached (the kernel's default)
+  // For a range of at least kOnePassBytes: pages the read had to bring in are
+  // dropped afterwards (POSIX_FADV_DONTNEED); a range that was already cached
+  // stays cached. For large one-pass reads (packs in verify and restore) that
+  // should not evict other data. Smaller ranges are kept as with kKeep.
+  kLeaveAsFound,
+};
+
+// The size from which a file is written or read "in one pass" (see
+// AtomicWriteOptions::drop_cache and CacheUse): packs are, index files,
+// manifests and locks, which are read again soon, are not.
+inline constexpr uint64_t kOnePassBytes = uint64_t{1} << 20;
+
 // The same into *out (replacing its contents), reusing its capacity: a caller
 // that reads many ranges keeps one buffer instead of allocating each time.
 Status ReadFileRangeInto(const std::filesystem::path& path, uint64_t offset, uint64_t length,
-                         std::string* out);
+                         std::string* out, CacheUse cache = CacheUse::kKeep);
 
 // Writes all of `data` to `fd`, retrying short writes and EINTR. Returns the
 // errno of the failed write(2), or 0.

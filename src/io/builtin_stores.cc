@@ -12,12 +12,21 @@ namespace vecsafe {
 namespace {
 
 Result<std::unique_ptr<ObjectStore>> OpenLocal(const StoreUrl& url) {
-  if (!url.options.empty()) {
-    const std::string& key = url.options.begin()->first;
-    return InvalidArgument("unknown option '" + key + "' for a local repository",
-                           "Local repositories take no options; remove '?" + key + "=...'.");
+  LocalStoreOptions options;
+  for (const auto& [key, value] : url.options) {
+    if (key != "pagecache") {
+      return InvalidArgument(
+          "unknown option '" + key + "' for a local repository",
+          "A local repository takes only ?pagecache=keep|drop; remove '?" + key + "=...'.");
+    }
+    if (value != "keep" && value != "drop") {
+      return InvalidArgument("pagecache=" + value + " is not keep or drop",
+                             "Write file:///path?pagecache=drop to keep written packs out of "
+                             "the page cache, or leave the option out (keep).");
+    }
+    options.drop_written_packs = value == "drop";
   }
-  VS_ASSIGN_OR_RETURN(std::unique_ptr<LocalStore> store, LocalStore::Open(url.path));
+  VS_ASSIGN_OR_RETURN(std::unique_ptr<LocalStore> store, LocalStore::Open(url.path, options));
   return std::unique_ptr<ObjectStore>(std::move(store));
 }
 

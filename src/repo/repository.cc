@@ -149,6 +149,7 @@ RepositoryImpl::RepositoryImpl(std::unique_ptr<ObjectStore> store, const OpenOpt
     std::memcpy(&cp.seed, seed.data(), sizeof(cp.seed));
   }
   codec_ = std::make_unique<BlobCodec>(co);
+  if (Sha256Pair::Available()) id_pair_.emplace(codec_->chunk_id_key());
   chunker_ = std::make_unique<Chunker>(cp);
   unsigned hw = std::thread::hardware_concurrency();
   threads_ = options.threads > 0 ? options.threads : static_cast<int>(hw == 0 ? 2 : hw);
@@ -306,6 +307,23 @@ Status RepositoryImpl::DecodeBlob(const Hash256& id, std::string_view stored, st
     return ChunkDamaged(id, "its content does not match its id");
   }
   return Status::OK();
+}
+
+Status RepositoryImpl::CheckChunkId(const Hash256& id, const char* p, size_t n) const {
+  if (codec_->ChunkId(p, n) == id) return Status::OK();
+  return ChunkDamaged(id, "its content does not match its id");
+}
+
+std::pair<Status, Status> RepositoryImpl::CheckChunkIds(const Hash256& a, const char* pa, size_t na,
+                                                        const Hash256& b, const char* pb,
+                                                        size_t nb) const {
+  if (!id_pair_.has_value()) return {CheckChunkId(a, pa, na), CheckChunkId(b, pb, nb)};
+  const auto [ia, ib] = id_pair_->TwoChunkIds(reinterpret_cast<const uint8_t*>(pa), na,
+                                              reinterpret_cast<const uint8_t*>(pb), nb);
+  const auto check = [](const Hash256& want, const Hash256& got) {
+    return got == want ? Status::OK() : ChunkDamaged(want, "its content does not match its id");
+  };
+  return {check(a, ia), check(b, ib)};
 }
 
 Result<size_t> RepositoryImpl::DecodeBlobTo(const Hash256& id, std::string_view stored, char* dst,

@@ -469,10 +469,7 @@ Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifes
     }
   };
   std::vector<std::thread> pool;
-  // An object store answers each range read after a round trip: as many
-  // readers as it takes uploads (concurrency=), so decoding never waits on one.
-  int n_threads = std::max(
-      1, std::min<int>(std::max(threads(), upload_threads()), static_cast<int>(work.size())));
+  int n_threads = std::max(1, std::min<int>(reader_threads(), static_cast<int>(work.size())));
   for (int t = 0; t < n_threads; ++t) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
   if (!first_error.ok()) {

@@ -209,13 +209,34 @@ Hash256 Sha256Pair::Chunk(const uint8_t* p, size_t n) {
   }
   const size_t file_done = file_from + 64 * file_blocks;
   if (file_done < n) std::memcpy(file_tail_.data(), p + file_done, n - file_done);
-  Finish(chunk.data(), p + 64 * chunk_blocks, n - 64 * chunk_blocks, chunk_prefix_ + n);
+  return CloseChunk(chunk, p, n);
+}
+
+Hash256 Sha256Pair::CloseChunk(State chunk, const uint8_t* p, size_t n) const {
+  const size_t blocks = n / 64;
+  Finish(chunk.data(), p + 64 * blocks, n - 64 * blocks, chunk_prefix_ + n);
   if (!keyed_) return Digest(chunk);
   // HMAC's outer hash: one block holding the inner digest.
   const Hash256 inner = Digest(chunk);
   State outer = outer_init_;
   Finish(outer.data(), inner.data(), inner.size(), 64 + inner.size());
   return Digest(outer);
+}
+
+std::pair<Hash256, Hash256> Sha256Pair::TwoChunkIds(const uint8_t* a, size_t na, const uint8_t* b,
+                                                    size_t nb) const {
+  static constexpr uint8_t kNoBytes[1] = {0};
+  if (na == 0) a = kNoBytes;
+  if (nb == 0) b = kNoBytes;
+  const size_t blocks_a = na / 64;
+  const size_t blocks_b = nb / 64;
+  const size_t both = std::min(blocks_a, blocks_b);
+  State sa = chunk_init_;
+  State sb = chunk_init_;
+  Compress2(sa.data(), a, sb.data(), b, both);
+  if (blocks_a > both) Compress1(sa.data(), a + 64 * both, blocks_a - both);
+  if (blocks_b > both) Compress1(sb.data(), b + 64 * both, blocks_b - both);
+  return {CloseChunk(sa, a, na), CloseChunk(sb, b, nb)};
 }
 
 Hash256 Sha256Pair::FinishFile() {

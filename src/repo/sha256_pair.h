@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "repo/crypto.h"
 
@@ -40,8 +41,17 @@ class Sha256Pair {
   // FinishFile(); starts the next file.
   Hash256 FinishFile();
 
+  // The ids of two different chunks, hashed side by side (verify checks
+  // chunks two at a time this way). Does not touch the file's digest.
+  std::pair<Hash256, Hash256> TwoChunkIds(const uint8_t* a, size_t na, const uint8_t* b,
+                                          size_t nb) const;
+
  private:
   using State = std::array<uint32_t, 8>;
+
+  // A chunk's id once its whole 64-byte blocks are in `chunk`: the last
+  // partial block, then HMAC's outer hash when keyed.
+  Hash256 CloseChunk(State chunk, const uint8_t* p, size_t n) const;
 
   State file_state_;
   uint64_t file_bytes_ = 0;

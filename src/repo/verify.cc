@@ -17,6 +17,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -218,13 +219,13 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
   // decoded chunk (no zero-filled string per chunk).
   struct Scratch {
     std::string data;
-    std::unique_ptr<char[]> plain;
+    std::unique_ptr<char[]> plain[2];
     size_t plain_cap = 0;
   };
   auto run_parallel = [&](size_t count, const std::function<void(size_t, Scratch*)>& fn) {
     std::atomic<size_t> next{0};
     std::vector<std::thread> pool;
-    int n = std::max(1, std::min<int>(threads_, static_cast<int>(count)));
+    int n = std::max(1, std::min<int>(reader_threads(), static_cast<int>(count)));
     for (int t = 0; t < n; ++t) {
       pool.emplace_back([&] {
         Scratch scratch;
@@ -278,25 +279,21 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
       return;
     }
     progress(data.size());
-    for (const PackEntry* b : todo) {
-      if (scratch->plain_cap < b->raw_length) {
-        scratch->plain_cap = std::max<size_t>(b->raw_length, config_.chunk_max);
-        scratch->plain = std::make_unique_for_overwrite<char[]>(scratch->plain_cap);
-      }
+    // Two chunks at a time: decoded into two buffers, then hashed side by
+    // side (CheckChunkIds).
+    const auto decode = [&](const PackEntry* b, char* plain) -> Status {
       // A blob that claims more than its index entry's raw length is damaged.
-      Status s;
-      if (b->offset + b->length > data.size()) {
-        s = DataLoss("beyond the end of its pack");
-      } else {
-        auto n = DecodeBlobTo(b->id, std::string_view(data).substr(b->offset, b->length),
-                              scratch->plain.get(), b->raw_length, /*check_id=*/true);
-        s = n.status();
-        if (n.ok() && *n != b->raw_length) {
-          s = DataLoss("chunk " + HexEncode(b->id).substr(0, 16) + " decodes to " +
-                       std::to_string(*n) + " bytes, the index says " +
-                       std::to_string(b->raw_length));
-        }
+      if (b->offset + b->length > data.size()) return DataLoss("beyond the end of its pack");
+      auto n = DecodeBlobTo(b->id, std::string_view(data).substr(b->offset, b->length), plain,
+                            b->raw_length, /*check_id=*/false);
+      if (n.ok() && *n != b->raw_length) {
+        return DataLoss("chunk " + HexEncode(b->id).substr(0, 16) + " decodes to " +
+                        std::to_string(*n) + " bytes, the index says " +
+                        std::to_string(b->raw_length));
       }
+      return n.status();
+    };
+    const auto record = [&](const PackEntry* b, const Status& s) {
       auto u = users.find(b->id);
       rep.Add("chunk", HexEncode(b->id), s.ok() ? VerifyStatus::kOk : StatusFor(s),
               s.ok() ? "" : s.message() + " (in " + key + ")",
@@ -305,6 +302,29 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
         std::lock_guard<std::mutex> lk(bad_mu);
         bad_chunks.insert(b->id);
       }
+    };
+    for (const PackEntry* b : todo) {
+      if (scratch->plain_cap < b->raw_length) {
+        scratch->plain_cap = std::max<size_t>(b->raw_length, config_.chunk_max);
+        scratch->plain[0] = std::make_unique_for_overwrite<char[]>(scratch->plain_cap);
+        scratch->plain[1] = std::make_unique_for_overwrite<char[]>(scratch->plain_cap);
+      }
+    }
+    for (size_t t = 0; t < todo.size(); t += 2) {
+      const PackEntry* a = todo[t];
+      const PackEntry* b = t + 1 < todo.size() ? todo[t + 1] : nullptr;
+      char* const pa = scratch->plain[0].get();
+      char* const pb = scratch->plain[1].get();
+      Status sa = decode(a, pa);
+      Status sb = b != nullptr ? decode(b, pb) : Status::OK();
+      if (b != nullptr && sa.ok() && sb.ok()) {
+        std::tie(sa, sb) = CheckChunkIds(a->id, pa, a->raw_length, b->id, pb, b->raw_length);
+      } else {
+        if (sa.ok()) sa = CheckChunkId(a->id, pa, a->raw_length);
+        if (b != nullptr && sb.ok()) sb = CheckChunkId(b->id, pb, b->raw_length);
+      }
+      record(a, sa);
+      if (b != nullptr) record(b, sb);
     }
   });
 
@@ -463,7 +483,8 @@ Result<VerifyReport> RepositoryImpl::Verify(const VerifyOptions& options) {
       }
     };
     std::vector<std::thread> decoders;
-    const int n_decoders = std::max(1, std::min<int>(threads_, static_cast<int>(runs.size())));
+    const int n_decoders =
+        std::max(1, std::min<int>(reader_threads(), static_cast<int>(runs.size())));
     for (int t = 0; t < n_decoders && !runs.empty(); ++t) {
       decoders.emplace_back([&] {
         std::string stored;

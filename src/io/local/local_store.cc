@@ -58,6 +58,7 @@ Status LocalStore::Put(std::string_view key, std::string_view data, const PutOpt
   write_options.sync = options_.sync;
   write_options.if_absent = options.if_absent;
   write_options.create_parents = true;
+  write_options.drop_cache = options_.drop_written_packs && data.size() >= kOnePassBytes;
   Status s = WriteFileAtomically(path, data, write_options);
   if (s.code() == ErrorCode::kAlreadyExists) {
     return AlreadyExists("object " + std::string(key) + " already exists in " + root_.string(),
@@ -75,7 +76,7 @@ Result<std::string> LocalStore::Get(std::string_view key, uint64_t offset, uint6
 Status LocalStore::GetInto(std::string_view key, uint64_t offset, uint64_t length,
                            std::string* out) {
   VS_ASSIGN_OR_RETURN(fs::path path, PathOf(key));
-  Status s = ReadFileRangeInto(path, offset, length, out);
+  Status s = ReadFileRangeInto(path, offset, length, out, CacheUse::kLeaveAsFound);
   if (s.code() == ErrorCode::kNotFound || s.code() == ErrorCode::kInvalidArgument) {
     return NotFound("object " + std::string(key) + " not found in " + root_.string());
   }

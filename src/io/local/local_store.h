@@ -30,6 +30,14 @@ struct LocalStoreOptions {
   // fsync files and folders on Put/Delete. Turning it off makes Put not
   // durable (tests only). Default: true.
   bool sync = true;
+  // Drop each pack (object of kOnePassBytes or more) from the page cache once
+  // it is durable (AtomicWriteOptions::drop_cache): a backup then leaves a
+  // database's working set in memory, and on a VM that hands free memory
+  // back to its host it writes into reused pages, not fresh ones. The cost:
+  // the next verify or restore reads those packs from the disk. Default:
+  // false (kept, so the verify that follows a backup reads from memory).
+  // URL: file:///path?pagecache=drop.
+  bool drop_written_packs = false;
 };
 
 class LocalStore final : public ObjectStore {

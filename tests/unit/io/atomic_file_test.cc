@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -20,6 +21,8 @@ namespace vecsafe {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr uint64_t kToEndForTest = std::numeric_limits<uint64_t>::max();
 
 bool AnyTempFile(const TestDir& dir) {
   for (const std::string& f : dir.Files()) {
@@ -192,6 +195,49 @@ TEST(AtomicFileTest, ReadFileRangeIntoReusesTheBufferAndReadsEveryByte) {
   ASSERT_TRUE(ReadFileRangeInto(dir.path() / "f", 0, 3, &buf).ok());
   EXPECT_EQ(ReadFileRangeInto(dir.path(), 0, 10, &buf).code(), ErrorCode::kInvalidArgument);
   EXPECT_TRUE(buf.empty());
+}
+
+// A pack written with drop_cache leaves the page cache; a large read with
+// kLeaveAsFound drops what it brought in and keeps what was already cached;
+// small ranges and kKeep keep everything. The bytes read are right each way.
+TEST(AtomicFileTest, OnePassWritesAndReadsLeaveThePageCacheAsFound) {
+  TestDir dir;
+  const fs::path p = dir.path() / "pack";
+  const size_t size = 4u << 20;
+  std::string content(size, '\0');
+  for (size_t i = 0; i < size; ++i) content[i] = static_cast<char>((i * 131) >> 7);
+  AtomicWriteOptions opts;
+  opts.drop_cache = true;
+  ASSERT_TRUE(WriteFileAtomically(p, content, opts).ok());
+  const size_t pages = size / static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t after_write = ResidentPagesForTest(p);
+  ASSERT_NE(after_write, SIZE_MAX);
+  if (after_write > pages / 8) {
+    // tmpfs and some overlay filesystems keep their pages whatever the advice.
+    GTEST_SKIP() << "this filesystem ignores POSIX_FADV_DONTNEED (" << after_write << " of "
+                 << pages << " pages still cached)";
+  }
+  std::string buf;
+  ASSERT_TRUE(ReadFileRangeInto(p, 0, kToEndForTest, &buf, CacheUse::kLeaveAsFound).ok());
+  EXPECT_TRUE(buf == content);
+  EXPECT_LE(ResidentPagesForTest(p), pages / 8) << "a cold read left its pages behind";
+
+  // A range below kOnePassBytes keeps its pages even with kLeaveAsFound.
+  ASSERT_TRUE(ReadFileRangeInto(p, 0, 64 << 10, &buf, CacheUse::kLeaveAsFound).ok());
+  EXPECT_TRUE(buf == std::string_view(content).substr(0, 64 << 10));
+  EXPECT_GE(ResidentPagesForTest(p), size_t{16});
+
+  // Cached by a kKeep read, the file stays cached through a kLeaveAsFound one.
+  ASSERT_TRUE(ReadFileRangeInto(p, 0, kToEndForTest, &buf).ok());
+  EXPECT_GE(ResidentPagesForTest(p), pages * 7 / 8);
+  ASSERT_TRUE(ReadFileRangeInto(p, 1u << 20, 2u << 20, &buf, CacheUse::kLeaveAsFound).ok());
+  EXPECT_TRUE(buf == std::string_view(content).substr(1u << 20, 2u << 20));
+  EXPECT_GE(ResidentPagesForTest(p), pages * 7 / 8) << "a warm read dropped pages it found cached";
+
+  // Without drop_cache the written file stays cached (the kernel's default).
+  const fs::path q = dir.path() / "kept";
+  ASSERT_TRUE(WriteFileAtomically(q, content).ok());
+  EXPECT_GE(ResidentPagesForTest(q), pages * 7 / 8);
 }
 
 TEST(AtomicFileTest, WriteToAFullDeviceIsNoSpace) {

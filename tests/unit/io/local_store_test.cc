@@ -66,6 +66,37 @@ TEST_F(LocalStoreTest, KeysMapToFilesAndNoTemporaryFilesSurvive) {
   EXPECT_EQ(store_->Describe(), dir_.path().string());
 }
 
+// With drop_written_packs, packs (1 MiB and up) leave the page cache once
+// durable; small objects (index, manifests, locks), read again soon, stay.
+// Whole-pack reads drop what they brought in. By default packs stay cached.
+TEST_F(LocalStoreTest, DroppedPacksLeaveThePageCacheSmallObjectsStay) {
+  LocalStoreOptions options;
+  options.drop_written_packs = true;
+  auto dropping = LocalStore::Open(dir_.path() / "dropping", options);
+  ASSERT_TRUE(dropping.ok());
+  std::string pack(3u << 20, 'p');
+  for (size_t i = 0; i < pack.size(); i += 4096) pack[i] = static_cast<char>(i >> 12);
+  ASSERT_TRUE((*dropping)->Put("data/aa/pack", pack).ok());
+  ASSERT_TRUE((*dropping)->Put("index/small", std::string(64 << 10, 'i')).ok());
+  ASSERT_TRUE(store_->Put("data/aa/kept", pack).ok());
+  const fs::path root = dir_.path() / "dropping";
+  const size_t pack_pages = ResidentPagesForTest(root / "data/aa/pack");
+  ASSERT_NE(pack_pages, SIZE_MAX);
+  if (pack_pages > 96) GTEST_SKIP() << "this filesystem ignores POSIX_FADV_DONTNEED";
+  EXPECT_EQ(ResidentPagesForTest(root / "index/small"), size_t{16});
+  EXPECT_EQ(ResidentPagesForTest(dir_.path() / "data/aa/kept"), size_t{768});
+  std::string got;
+  ASSERT_TRUE((*dropping)->GetInto("data/aa/pack", 0, kToEnd, &got).ok());
+  EXPECT_TRUE(got == pack);
+  EXPECT_LE(ResidentPagesForTest(root / "data/aa/pack"), size_t{96});
+  EXPECT_EQ((*dropping)->Get("index/small").value(), std::string(64 << 10, 'i'));
+  EXPECT_EQ(ResidentPagesForTest(root / "index/small"), size_t{16});
+  // A cached pack read whole stays cached.
+  ASSERT_TRUE(store_->GetInto("data/aa/kept", 0, kToEnd, &got).ok());
+  EXPECT_TRUE(got == pack);
+  EXPECT_EQ(ResidentPagesForTest(dir_.path() / "data/aa/kept"), size_t{768});
+}
+
 TEST_F(LocalStoreTest, OpeningCreatesNothingAndAMissingRootReadsAsEmpty) {
   const fs::path root = dir_.path() / "not" / "yet";
   auto store = LocalStore::Open(root).value();

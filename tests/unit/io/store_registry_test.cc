@@ -120,6 +120,12 @@ TEST(StoreRegistryTest, OpensBuiltinDriversAndListsSchemesOnUnknownOnes) {
   EXPECT_EQ((*literal)->Describe(), "/tmp/x?opt=1");
   // ... while URLs' options go to the driver, which refuses unknown ones.
   EXPECT_EQ(registry.Open("file:///tmp/x?opt=1").status().code(), ErrorCode::kInvalidArgument);
+  // The one local option: pagecache=keep|drop.
+  EXPECT_TRUE(registry.Open("file:///tmp/x?pagecache=drop").ok());
+  EXPECT_TRUE(registry.Open("file:///tmp/x?pagecache=keep").ok());
+  auto bad_value = registry.Open("file:///tmp/x?pagecache=maybe");
+  EXPECT_EQ(bad_value.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(bad_value.status().hint().find("pagecache=drop"), std::string::npos);
   EXPECT_EQ(registry.Open("mem://n/prefix").status().code(), ErrorCode::kInvalidArgument);
 }
 

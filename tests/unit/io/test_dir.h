@@ -2,6 +2,13 @@
 #ifndef VECSAFE_TESTS_UNIT_IO_TEST_DIR_H_
 #define VECSAFE_TESTS_UNIT_IO_TEST_DIR_H_
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -44,6 +51,31 @@ class TestDir {
  private:
   std::filesystem::path path_;
 };
+
+// How many of a file's pages are in the page cache (mincore on a mapping
+// that is never touched); SIZE_MAX when that cannot be told.
+inline size_t ResidentPagesForTest(const std::filesystem::path& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return SIZE_MAX;
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || st.st_size == 0) {
+    ::close(fd);
+    return SIZE_MAX;
+  }
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t len = static_cast<size_t>(st.st_size);
+  void* map = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return SIZE_MAX;
+  std::vector<unsigned char> vec((len + page - 1) / page);
+  size_t n = SIZE_MAX;
+  if (::mincore(map, len, vec.data()) == 0) {
+    n = static_cast<size_t>(
+        std::count_if(vec.begin(), vec.end(), [](unsigned char v) { return (v & 1) != 0; }));
+  }
+  ::munmap(map, len);
+  return n;
+}
 
 }  // namespace vecsafe
 
