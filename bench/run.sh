@@ -61,6 +61,8 @@ tools=(vecsafe)
 command -v restic >/dev/null && tools+=(restic) || echo "bench: restic not installed, skipped"
 command -v borg >/dev/null && tools+=(borg) || echo "bench: borg not installed, skipped"
 command -v zstd >/dev/null && tools+=(tarzstd) || echo "bench: zstd not installed, skipped"
+# Last, so that its cold repository reads change nothing for the others.
+tools+=(vecsafe-drop)
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (Debian package 'time')" >&2; exit 2; }
 
 # measure NAME CMD...: runs CMD under /usr/bin/time -v; records seconds and peak RSS (KiB).
@@ -87,6 +89,7 @@ tool_backup() {  # tool_backup TOOL REPO CORPUS TAG
   local t=$1 repo=$2 corpus=$3 tag=$4
   case $t in
     vecsafe) "$vecsafe" backup dir "$corpus" --repo "$repo" --quiet ;;
+    vecsafe-drop) "$vecsafe" backup dir "$corpus" --repo "file://$repo?pagecache=drop" --quiet ;;
     restic) (cd "$corpus" && restic -r "$repo" --cache-dir "$work/restic-cache" backup --quiet .) ;;
     borg) (cd "$corpus" && borg create "$repo::$tag" .) ;;
     tarzstd) tar -C "$corpus" -cf - . | zstd -q -1 -T2 -o "$repo/$tag.tar.zst" ;;
@@ -95,7 +98,7 @@ tool_backup() {  # tool_backup TOOL REPO CORPUS TAG
 tool_init() {
   local t=$1 repo=$2
   case $t in
-    vecsafe) "$vecsafe" init --repo "$repo" --quiet ;;
+    vecsafe|vecsafe-drop) "$vecsafe" init --repo "$repo" --quiet ;;
     restic) restic -r "$repo" init --quiet ;;
     borg) borg init -e repokey-blake2 "$repo" ;;
     tarzstd) mkdir -p "$repo" ;;
@@ -105,7 +108,7 @@ tool_restore() {  # latest backup into DEST
   local t=$1 repo=$2 dest=$3 tag=$4
   mkdir -p "$(dirname "$dest")"
   case $t in
-    vecsafe) "$vecsafe" restore latest --to "$dest" --repo "$repo" --quiet ;;
+    vecsafe|vecsafe-drop) "$vecsafe" restore latest --to "$dest" --repo "$repo" --quiet ;;
     restic) restic -r "$repo" --cache-dir "$work/restic-cache" restore latest --target "$dest" --quiet ;;
     borg) mkdir -p "$dest" && (cd "$dest" && borg extract "$repo::$tag") ;;
     tarzstd) mkdir -p "$dest" && zstd -q -d -c "$repo/$tag.tar.zst" | tar -C "$dest" -xf - ;;
@@ -114,7 +117,7 @@ tool_restore() {  # latest backup into DEST
 tool_verify() {
   local t=$1 repo=$2 tag=$3
   case $t in
-    vecsafe) "$vecsafe" verify --read-data --repo "$repo" --quiet ;;
+    vecsafe|vecsafe-drop) "$vecsafe" verify --read-data --repo "$repo" --quiet ;;
     restic) restic -r "$repo" --cache-dir "$work/restic-cache" check --read-data --quiet ;;
     borg) borg check --verify-data "$repo" ;;
     tarzstd) zstd -q -t "$repo/$tag.tar.zst" ;;
@@ -123,6 +126,7 @@ tool_verify() {
 tool_version() {
   case $1 in
     vecsafe) "$vecsafe" version ;;
+    vecsafe-drop) echo "vecsafe-drop: vecsafe with file://REPO?pagecache=drop" ;;
     restic) restic version | cut -d' ' -f1-2 ;;
     borg) borg --version ;;
     tarzstd) echo "$(tar --version | head -1), $(zstd --version)" ;;
@@ -157,7 +161,9 @@ report=$work/report.md
   echo "corpus that is equally warm. Default settings of each tool (restic: encrypted, zstd auto;"
   echo "borg: repokey-blake2, lz4; vecsafe: aes-256-gcm, zstd 1). verify MiB/s is repository"
   echo "bytes read per second. tar|zstd has no incremental mode: its re-backup and after-mutate"
-  echo "figures are new full archives. Peak RSS is the largest of all steps."
+  echo "figures are new full archives. Peak RSS is the largest of all steps. vecsafe-drop is"
+  echo "vecsafe on file://REPO?pagecache=drop: written packs leave the page cache, so its verify"
+  echo "and restore read them from the disk (docs/OPERATIONS.md, The page cache)."
 } >"$report"
 
 for scale in "${scales[@]}"; do
@@ -198,7 +204,7 @@ for scale in "${scales[@]}"; do
       measure "$t.restore$round" tool_restore "$t" "$repo" "$dest" a3
       rtimes+=("${secs[$t.restore$round]}")
       [ "${rss[$t.restore$round]}" -gt "$rmax" ] && rmax=${rss[$t.restore$round]}
-      if [ "$t" = vecsafe ]; then
+      if [ "$t" = vecsafe ] || [ "$t" = vecsafe-drop ]; then
         got=$(tree_digest "$dest")
         [ "$got" = "$digest2" ] || { echo "bench: vecsafe restore differs from the corpus!"; exit 1; }
       fi
@@ -244,6 +250,11 @@ done
 cat "$report"
 if [ $smoke = 0 ]; then
   out=$root/bench/results/engine-$(date -u +%Y-%m-%d).md
+  # A second run on the same day gets its own file (-b, -c, ...).
+  for suffix in b c d e f g h; do
+    [ -e "$out" ] || break
+    out=$root/bench/results/engine-$(date -u +%Y-%m-%d)-$suffix.md
+  done
   mkdir -p "$(dirname "$out")"
   cp "$report" "$out"
   echo "bench: wrote $out"

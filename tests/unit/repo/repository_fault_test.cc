@@ -192,6 +192,19 @@ TEST_F(FaultTest, TornWritesAfterCrashAreFoundAndPruneRecovers) {
 using repo::Hash256;
 using repo::PackEntry;
 
+// Every blob of every pack (plaintext repositories), with its pack's key.
+void AllPackEntries(MemoryStore* mem, std::vector<std::pair<std::string, repo::PackEntry>>* out) {
+  auto packs = mem->ListAll("data/");
+  ASSERT_TRUE(packs.ok());
+  for (const auto& o : *packs) {
+    auto bytes = mem->Get(o.key);
+    ASSERT_TRUE(bytes.ok());
+    auto entries = repo::ParsePackSuffix(*bytes, bytes->size(), std::nullopt);
+    ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+    for (const auto& e : *entries) out->emplace_back(o.key, e);
+  }
+}
+
 struct DeltaRepo {
   Manifest old_m, new_m;
   std::map<Hash256, std::pair<std::string, PackEntry>> where;  // chunk -> pack key, entry
@@ -225,17 +238,11 @@ void MakeDeltaRepo(Repository* repo, MemoryStore* mem, DeltaRepo* out) {
   ASSERT_GE(m2->stats.chunks_delta, 5u);
   out->old_m = *m1;
   out->new_m = *m2;
-  auto packs = mem->ListAll("data/");
-  ASSERT_TRUE(packs.ok());
-  for (const auto& o : *packs) {
-    auto bytes = mem->Get(o.key);
-    ASSERT_TRUE(bytes.ok());
-    auto entries = repo::ParsePackSuffix(*bytes, bytes->size(), std::nullopt);
-    ASSERT_TRUE(entries.ok()) << entries.status().ToString();
-    for (const auto& e : *entries) {
-      out->where.emplace(e.id, std::make_pair(o.key, e));
-      if (e.is_delta()) out->bases.insert(e.base);
-    }
+  std::vector<std::pair<std::string, repo::PackEntry>> all;
+  ASSERT_NO_FATAL_FAILURE(AllPackEntries(mem, &all));
+  for (const auto& [key, e] : all) {
+    out->where.emplace(e.id, std::make_pair(key, e));
+    if (e.is_delta()) out->bases.insert(e.base);
   }
   ASSERT_FALSE(out->bases.empty());
 }
@@ -403,18 +410,11 @@ TEST_F(FaultTest, EveryChunkOfAPackIsCheckedAgainstItsId) {
   std::set<std::string> mine;
   for (const auto& e : m->entries) mine.insert(e.chunks.begin(), e.chunks.end());
   ASSERT_GE(mine.size(), 10u);
+  std::vector<std::pair<std::string, repo::PackEntry>> all;
+  ASSERT_NO_FATAL_FAILURE(AllPackEntries(mem_.get(), &all));
   std::vector<std::pair<std::string, repo::PackEntry>> targets;
-  auto packs = mem_->ListAll("data/");
-  ASSERT_TRUE(packs.ok());
-  for (const auto& o : *packs) {
-    auto bytes = mem_->Get(o.key);
-    ASSERT_TRUE(bytes.ok());
-    auto entries = repo::ParsePackSuffix(*bytes, bytes->size(), std::nullopt);
-    ASSERT_TRUE(entries.ok()) << entries.status().ToString();
-    for (const auto& e : *entries) {
-      if (mine.count(repo::HexEncode(e.id)) == 0) continue;
-      targets.emplace_back(o.key, e);
-    }
+  for (const auto& [key, e] : all) {
+    if (mine.count(repo::HexEncode(e.id)) != 0) targets.emplace_back(key, e);
   }
   ASSERT_EQ(targets.size(), mine.size());
   for (const auto& [key, e] : targets) {
