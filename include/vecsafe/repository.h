@@ -285,6 +285,10 @@ struct RestoreOptions {
   // Move an existing target aside to "<target>.vecsafe-old-<UTC timestamp>"
   // and restore in its place. Default: false.
   bool in_place = false;
+  // fsync every restored file and folder before the tree is renamed into
+  // place, so that a crash never leaves a complete-looking but torn tree.
+  // Off: faster on slow disks, for throwaway restores. Default: true.
+  bool sync = true;
   ProgressFn progress;
 };
 

@@ -16,6 +16,7 @@ struct RestoreArgs {
   std::string include;
   bool in_place = false;
   bool overwrite = false;
+  bool no_sync = false;
 };
 
 int RunRestore(VerbContext& ctx, const RestoreArgs& args,
@@ -56,6 +57,7 @@ int RunRestore(VerbContext& ctx, const RestoreArgs& args,
   while (!opts.path_prefix.empty() && opts.path_prefix.back() == '/') opts.path_prefix.pop_back();
   opts.in_place = args.in_place;
   opts.overwrite = args.overwrite;
+  opts.sync = !args.no_sync;
   opts.progress = [&bar](uint64_t done, uint64_t total) {
     bar.SetTotals(total, 0);
     bar.SetBytes(done);
@@ -82,6 +84,7 @@ int RunRestore(VerbContext& ctx, const RestoreArgs& args,
                {"dirs", result->dirs},
                {"bytes", result->bytes},
                {"moved_aside", result->moved_aside},
+               {"synced", opts.sync},
                {"seconds", secs}});
   } else {
     Say(flags, "restored snapshot " + manifest->ShortId() + " to " + args.to + ": " +
@@ -117,6 +120,10 @@ void RegisterRestoreVerb(CLI::App& parent, VerbContext& ctx,
   cmd->add_flag("--overwrite", args->overwrite,
                 "Restore into an existing folder: files of the snapshot replace files of the same "
                 "name, other files stay. Default: off");
+  cmd->add_flag("--no-sync", args->no_sync,
+                "Do not fsync the restored files and folders before they are renamed into place "
+                "(faster on a slow disk; a crash right after may leave torn files that look "
+                "restored). For throwaway copies only. Default: off (synced)");
   for (const auto& t : *shared_targets) t->AddOptions(cmd);
   AddCommonFlags(cmd, ctx, /*with_repo=*/true);
   cmd->callback(

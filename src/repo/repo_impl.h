@@ -107,6 +107,12 @@ class RepositoryImpl : public Repository {
   Status ReadDeltaBase(const Hash256& base, std::string* out) const;
 
   Result<std::unique_ptr<LockHandle>> Lock(LockMode mode, std::string_view operation);
+  // A shared lock for reading `manifest` back (restore, export), as restic
+  // takes one: a prune waits for it. Then checks the snapshot still exists
+  // and reloads the index if index objects changed since it was loaded.
+  // Errors: kLocked, kNotFound (forgotten in the meantime), store errors.
+  Result<std::unique_ptr<LockHandle>> LockToRead(const Manifest& manifest,
+                                                 std::string_view operation);
 
  private:
   std::unique_ptr<ObjectStore> store_;
@@ -126,6 +132,7 @@ class RepositoryImpl : public Repository {
   MasterIndex index_;
   std::vector<Hash256> index_files_;         // loaded (not superseded)
   std::vector<std::string> index_problems_;  // damaged index objects
+  std::vector<std::string> index_keys_;      // listed by the last LoadIndex, sorted
 
   friend class PruneRun;
 };

@@ -227,7 +227,12 @@ Status RepositoryImpl::LoadIndex() {
     for (const auto& s : parsed->supersedes) superseded.insert(s);
     files.emplace_back(*id, std::move(*parsed));
   }
+  std::vector<std::string> keys;
+  keys.reserve(objects.size());
+  for (const auto& o : objects) keys.push_back(o.key);
+  std::sort(keys.begin(), keys.end());
   std::lock_guard<std::mutex> lk(index_mu_);
+  index_keys_ = std::move(keys);
   index_ = MasterIndex();
   index_files_.clear();
   for (auto& [id, file] : files) {
@@ -387,6 +392,32 @@ Result<std::unique_ptr<LockHandle>> RepositoryImpl::Lock(LockMode mode,
   req.wait_seconds = options_.lock_wait_seconds;
   req.break_stale = options_.break_stale_locks;
   return AcquireLock(store_.get(), req);
+}
+
+Result<std::unique_ptr<LockHandle>> RepositoryImpl::LockToRead(const Manifest& manifest,
+                                                               std::string_view operation) {
+  VS_ASSIGN_OR_RETURN(auto lock, Lock(LockMode::kShared, operation));
+  if (!manifest.id.empty()) {
+    auto st = store_->Stat(std::string(kSnapshotsPrefix) + manifest.id);
+    if (!st.ok() && st.status().code() == ErrorCode::kNotFound) {
+      return NotFound("snapshot " + manifest.ShortId() + " was removed while it was being opened",
+                      "A forget ran at the same time; choose another with `vecsafe snapshots`.");
+    }
+    VS_RETURN_IF_ERROR(st.status());
+  }
+  // Index objects are named by their content: the same names, the same index.
+  VS_ASSIGN_OR_RETURN(auto objects, store_->ListAll(kIndexPrefix));
+  std::vector<std::string> keys;
+  keys.reserve(objects.size());
+  for (const auto& o : objects) keys.push_back(o.key);
+  std::sort(keys.begin(), keys.end());
+  bool same = false;
+  {
+    std::lock_guard<std::mutex> lk(index_mu_);
+    same = keys == index_keys_;
+  }
+  if (!same) VS_RETURN_IF_ERROR(LoadIndex());
+  return lock;
 }
 
 Result<std::vector<LockInfo>> RepositoryImpl::ListLocks() {

@@ -10,7 +10,9 @@
 #include <fstream>
 #include <map>
 
+#include "io/test_dir.h"
 #include "repo/crypto.h"
+#include "repo/lock.h"
 #include "repo/repo_test_util.h"
 
 namespace vecsafe {
@@ -198,6 +200,83 @@ TEST_P(RepoTest, RestoreIsBitExactWithModesAndTimes) {
   for (const auto& e : fs::directory_iterator(tmp_)) EXPECT_EQ(e.path().filename(), "out");
 }
 
+TEST_P(RepoTest, RestoreSyncsEveryFileBeforeItIsInPlace) {
+  Files files = SampleFiles();
+  files["d/big.bin"] = RandomBytesForTest(4 << 20, 9);
+  auto m = Backup(repo_.get(), files);
+  ASSERT_TRUE(m.ok());
+  // The control: without sync the restored pages are still only in memory.
+  RestoreOptions o;
+  o.sync = false;
+  ASSERT_TRUE(repo_->RestoreToDirectory(*m, (tmp_ / "unsynced").string(), o).ok());
+  const size_t unsynced = UnwrittenPagesForTest(tmp_ / "unsynced/d/big.bin");
+  if (unsynced == SIZE_MAX) {
+    GTEST_SKIP() << "page flags cannot be read here (not root, or tmpfs)";
+  }
+  if (unsynced == 0) {
+    GTEST_SKIP() << "the kernel wrote the control back before it was looked at";
+  }
+  o.sync = true;
+  fs::path target = tmp_ / "synced";
+  ASSERT_TRUE(repo_->RestoreToDirectory(*m, target.string(), o).ok());
+  for (const auto& [path, data] : files) {
+    EXPECT_EQ(Slurp(target / path), data) << path;
+    if (!data.empty()) {
+      EXPECT_EQ(UnwrittenPagesForTest(target / path), 0u) << path;
+    }
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat((target / "d").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0750u);  // mode and mtime set through the synced descriptor
+  EXPECT_EQ(st.st_mtim.tv_sec, 1'600'000'000);
+}
+
+TEST_P(RepoTest, RestoreAndExportTakeASharedLockThatAPruneWaitsFor) {
+  auto m = Backup(repo_.get(), SampleFiles());
+  ASSERT_TRUE(m.ok());
+  TestStore other(state_);
+  {
+    repo::LockRequest req;
+    req.mode = LockMode::kExclusive;
+    req.operation = "prune";
+    auto held = repo::AcquireLock(&other, req);
+    ASSERT_TRUE(held.ok()) << held.status().ToString();
+    auto r = repo_->RestoreToDirectory(*m, (tmp_ / "out").string());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), ErrorCode::kLocked) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("prune"), std::string::npos) << r.status().ToString();
+    EXPECT_EQ(repo_->ExportTar(*m, (tmp_ / "x.tar").string()).code(), ErrorCode::kLocked);
+    EXPECT_EQ(std::distance(fs::directory_iterator(tmp_), fs::directory_iterator()), 0);
+  }
+  // While a restore holds its shared lock, an exclusive one is refused.
+  std::atomic<bool> refused{false};
+  RestoreOptions o;
+  o.progress = [&](uint64_t, uint64_t) {
+    repo::LockRequest req;
+    req.mode = LockMode::kExclusive;
+    req.operation = "prune";
+    auto l = repo::AcquireLock(&other, req);
+    if (!l.ok() && l.status().code() == ErrorCode::kLocked) refused = true;
+  };
+  ASSERT_TRUE(repo_->RestoreToDirectory(*m, (tmp_ / "out").string(), o).ok());
+  EXPECT_TRUE(refused.load());
+  // Afterwards the lock is gone.
+  auto locks = repo_->ListLocks();
+  ASSERT_TRUE(locks.ok());
+  EXPECT_TRUE(locks->empty());
+}
+
+TEST_P(RepoTest, RestoreOfASnapshotForgottenSinceItWasLoadedIsNotFound) {
+  auto m = Backup(repo_.get(), SampleFiles());
+  ASSERT_TRUE(m.ok());
+  ASSERT_TRUE(repo_->RemoveSnapshots({m->id}).ok());
+  auto r = repo_->RestoreToDirectory(*m, (tmp_ / "out").string());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kNotFound) << r.status().ToString();
+  EXPECT_NE(r.status().hint().find("vecsafe snapshots"), std::string::npos);
+  EXPECT_FALSE(fs::exists(tmp_ / "out"));
+}
+
 TEST_P(RepoTest, RestoreRefusesNonEmptyTargetAndChangesNothing) {
   auto m = Backup(repo_.get(), SampleFiles());
   ASSERT_TRUE(m.ok());
@@ -370,6 +449,29 @@ TEST_P(RepoTest, ForgetKeepLastThenPruneKeepsRemainingRestorable) {
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE(v->ok()) << v->problems.front().detail;
   EXPECT_EQ(again->LoadSnapshot(snaps[0].id).status().code(), ErrorCode::kNotFound);
+}
+
+TEST_P(RepoTest, RestoreAfterAnotherProcessRepackedReadsTheNewIndex) {
+  // Two snapshots share packs; once the first is forgotten and its data
+  // repacked by another handle, this handle's index names packs that are gone.
+  Files a = {{"a", RandomBytesForTest(200 * 1024, 41)},
+             {"keep", RandomBytesForTest(200 * 1024, 42)}};
+  auto ma = Backup(repo_.get(), a);
+  ASSERT_TRUE(ma.ok());
+  Files b = {{"keep", a["keep"]}};
+  auto mb = Backup(repo_.get(), b);
+  ASSERT_TRUE(mb.ok());
+  auto other = Reopen();
+  ASSERT_TRUE(other->RemoveSnapshots({ma->id}).ok());
+  PruneOptions po;
+  po.repack_unused_fraction = 0.0;
+  auto pr = other->Prune(po);
+  ASSERT_TRUE(pr.ok()) << pr.status().ToString();
+  ASSERT_GT(pr->packs_repacked + pr->packs_deleted, 0u);
+  fs::path target = tmp_ / "out";
+  auto r = repo_->RestoreToDirectory(*mb, target.string());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Slurp(target / "keep"), a["keep"]);
 }
 
 // Pages rewritten in place (256 bytes: a sixteenth of the small test chunks)
