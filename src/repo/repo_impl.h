@@ -115,6 +115,11 @@ class RepositoryImpl : public Repository {
                                                  std::string_view operation);
 
  private:
+  // The keys under index/, sorted.
+  Result<std::vector<std::string>> ListIndexKeys() const;
+  // LoadIndex on keys already listed.
+  Status LoadIndexFrom(std::vector<std::string> keys);
+
   std::unique_ptr<ObjectStore> store_;
   OpenOptions options_;
   RepoConfig config_;

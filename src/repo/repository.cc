@@ -205,15 +205,28 @@ Result<std::string> RepositoryImpl::GetMeta(std::string_view key, std::string_vi
   return plain;
 }
 
-Status RepositoryImpl::LoadIndex() {
+Result<std::vector<std::string>> RepositoryImpl::ListIndexKeys() const {
   VS_ASSIGN_OR_RETURN(auto objects, store_->ListAll(kIndexPrefix));
+  std::vector<std::string> keys;
+  keys.reserve(objects.size());
+  for (auto& o : objects) keys.push_back(std::move(o.key));
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+Status RepositoryImpl::LoadIndex() {
+  VS_ASSIGN_OR_RETURN(auto keys, ListIndexKeys());
+  return LoadIndexFrom(std::move(keys));
+}
+
+Status RepositoryImpl::LoadIndexFrom(std::vector<std::string> keys) {
   std::vector<std::pair<Hash256, IndexFile>> files;
   std::vector<std::string> problems;
   std::set<Hash256> superseded;
-  for (const auto& o : objects) {
-    auto id = IdFromKey(o.key);
+  for (const auto& key : keys) {
+    auto id = IdFromKey(key);
     if (!id.ok()) continue;  // not ours (e.g. a temp name of another tool)
-    auto json = GetMeta(o.key, kIndexKind);
+    auto json = GetMeta(key, kIndexKind);
     if (!json.ok()) {
       if (json.status().code() == ErrorCode::kNotFound) continue;  // deleted by a prune
       problems.push_back(json.status().message());
@@ -221,16 +234,12 @@ Status RepositoryImpl::LoadIndex() {
     }
     auto parsed = ParseIndexJson(*json);
     if (!parsed.ok()) {
-      problems.push_back(o.key + ": " + parsed.status().message());
+      problems.push_back(key + ": " + parsed.status().message());
       continue;
     }
     for (const auto& s : parsed->supersedes) superseded.insert(s);
     files.emplace_back(*id, std::move(*parsed));
   }
-  std::vector<std::string> keys;
-  keys.reserve(objects.size());
-  for (const auto& o : objects) keys.push_back(o.key);
-  std::sort(keys.begin(), keys.end());
   std::lock_guard<std::mutex> lk(index_mu_);
   index_keys_ = std::move(keys);
   index_ = MasterIndex();
@@ -406,17 +415,13 @@ Result<std::unique_ptr<LockHandle>> RepositoryImpl::LockToRead(const Manifest& m
     VS_RETURN_IF_ERROR(st.status());
   }
   // Index objects are named by their content: the same names, the same index.
-  VS_ASSIGN_OR_RETURN(auto objects, store_->ListAll(kIndexPrefix));
-  std::vector<std::string> keys;
-  keys.reserve(objects.size());
-  for (const auto& o : objects) keys.push_back(o.key);
-  std::sort(keys.begin(), keys.end());
+  VS_ASSIGN_OR_RETURN(auto keys, ListIndexKeys());
   bool same = false;
   {
     std::lock_guard<std::mutex> lk(index_mu_);
     same = keys == index_keys_;
   }
-  if (!same) VS_RETURN_IF_ERROR(LoadIndex());
+  if (!same) VS_RETURN_IF_ERROR(LoadIndexFrom(std::move(keys)));
   return lock;
 }
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -201,6 +202,32 @@ Status MergeInto(const fs::path& from, const fs::path& to) {
   return Status::OK();
 }
 
+// The first error of several threads; the others see it and stop.
+class FirstError {
+ public:
+  bool Seen() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return !status_.ok();
+  }
+  void Keep(Status s) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (status_.ok()) status_ = std::move(s);
+  }
+  // Only once the threads are joined.
+  const Status& status() const { return status_; }
+
+ private:
+  mutable std::mutex mu_;
+  Status status_;
+};
+
+// Runs `body` on `n` threads and waits for them.
+void RunThreads(int n, const std::function<void()>& body) {
+  std::vector<std::thread> pool;
+  for (int t = 0; t < n; ++t) pool.emplace_back(body);
+  for (auto& t : pool) t.join();
+}
+
 struct RestoreTarget {
   uint32_t file = 0;  // index into the selected files
   uint64_t file_offset = 0;
@@ -382,8 +409,7 @@ Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifes
   const bool check_ids = !codec_->encrypted();
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> done_bytes{0};
-  std::mutex err_mu;
-  Status first_error;
+  FirstError first_error;
   std::mutex progress_mu;
   // Per worker: the stored bytes of one pack, and the chunks decoded from it
   // back to back (a fixed buffer: decoding into a growing string zero-filled
@@ -394,11 +420,7 @@ Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifes
     std::unique_ptr<char[]> batch_buf = std::make_unique_for_overwrite<char[]>(batch_cap);
     char* const batch = batch_buf.get();
     size_t batch_size = 0;
-    while (true) {
-      {
-        std::lock_guard<std::mutex> lk(err_mu);
-        if (!first_error.ok()) return;
-      }
+    while (!first_error.Seen()) {
       size_t i = next.fetch_add(1);
       if (i >= work.size()) return;
       const PackWork& w = work[i];
@@ -492,8 +514,7 @@ Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifes
       if (s.ok()) s = flush();
       if (fd >= 0) ::close(fd);
       if (!s.ok()) {
-        std::lock_guard<std::mutex> lk(err_mu);
-        if (first_error.ok()) first_error = s;
+        first_error.Keep(std::move(s));
         return;
       }
       if (options.progress) {
@@ -502,13 +523,10 @@ Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifes
       }
     }
   };
-  std::vector<std::thread> pool;
-  int n_threads = std::max(1, std::min<int>(reader_threads(), static_cast<int>(work.size())));
-  for (int t = 0; t < n_threads; ++t) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
-  if (!first_error.ok()) {
+  RunThreads(std::max(1, std::min<int>(reader_threads(), static_cast<int>(work.size()))), worker);
+  if (first_error.Seen()) {
     cleanup();
-    return first_error;
+    return first_error.status();
   }
 
   // Metadata, and with options.sync the data made durable: files (in
@@ -516,33 +534,18 @@ Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifes
   // directories deepest first (writing into a directory changes its mtime).
   // Each is changed through a descriptor opened while its mode is still ours,
   // so a snapshot's 0400 file or 0500 folder is still synced.
-  {
-    std::atomic<size_t> next_file{0};
-    auto finish_files = [&] {
-      while (true) {
-        {
-          std::lock_guard<std::mutex> lk(err_mu);
-          if (!first_error.ok()) return;
-        }
-        size_t i = next_file.fetch_add(1);
-        if (i >= files.size()) return;
-        Status s = FinishEntry(temp / files[i]->path, *files[i], options.sync);
-        if (!s.ok()) {
-          std::lock_guard<std::mutex> lk(err_mu);
-          if (first_error.ok()) first_error = s;
-          return;
-        }
-      }
-    };
-    std::vector<std::thread> finishers;
-    const int n_finish =
-        std::max(1, std::min<int>(reader_threads(), static_cast<int>(files.size())));
-    for (int t = 0; t < n_finish; ++t) finishers.emplace_back(finish_files);
-    for (auto& t : finishers) t.join();
-    if (!first_error.ok()) {
-      cleanup();
-      return first_error;
+  std::atomic<size_t> next_file{0};
+  RunThreads(std::max(1, std::min<int>(reader_threads(), static_cast<int>(files.size()))), [&] {
+    while (!first_error.Seen()) {
+      size_t i = next_file.fetch_add(1);
+      if (i >= files.size()) return;
+      Status s = FinishEntry(temp / files[i]->path, *files[i], options.sync);
+      if (!s.ok()) first_error.Keep(std::move(s));
     }
+  });
+  if (first_error.Seen()) {
+    cleanup();
+    return first_error.status();
   }
   for (const FileEntry* e : files) {
     ++result.files;
@@ -561,8 +564,9 @@ Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifes
     std::string p = (temp / e->path).string();
     if (e->type == EntryType::kDirectory) {
       ::chmod(p.c_str(), (e->mode & 07777) | 0700);  // owner must be able to finish the move
+    } else {
+      SetTimes(p, e->mtime_ns, /*symlink=*/true).IgnoreError();  // folders: FinishEntry below
     }
-    SetTimes(p, e->mtime_ns, e->type == EntryType::kSymlink).IgnoreError();
   }
   for (const FileEntry* e : others) {
     if (e->type != EntryType::kDirectory) continue;
@@ -572,16 +576,16 @@ Result<RestoreResult> RepositoryImpl::RestoreToDirectory(const Manifest& manifes
       return s;
     }
   }
-  // Folders that hold restored entries but are not entries themselves (the
-  // parents of an --include prefix, the root).
+  // With sync: the folders that hold restored entries but are not entries
+  // themselves (the parents of an --include prefix, the root).
   std::set<std::string> holders;
-  for (const FileEntry* e : selected) {
-    for (fs::path d = fs::path(e->path).parent_path(); !d.empty(); d = d.parent_path()) {
-      if (!holders.insert(d.string()).second) break;
-    }
-  }
-  holders.insert("");
   if (options.sync) {
+    for (const FileEntry* e : selected) {
+      for (fs::path d = fs::path(e->path).parent_path(); !d.empty(); d = d.parent_path()) {
+        if (!holders.insert(d.string()).second) break;
+      }
+    }
+    holders.insert("");
     for (const auto& d : holders) {
       if (entry_dirs.count(d) != 0) continue;  // synced above
       Status s = SyncDirectory(d.empty() ? temp : temp / d);
